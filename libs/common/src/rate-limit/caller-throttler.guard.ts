@@ -1,0 +1,44 @@
+import { type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  type ThrottlerLimitDetail,
+  type ThrottlerModuleOptions,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter } from 'prom-client';
+import type { FastifyRequest } from 'fastify';
+import { RATE_LIMIT_REJECTIONS } from './rate-limit.metrics';
+
+/**
+ * Limits each caller: the authenticated user or API key when there is one (set by the auth guard,
+ * which runs first), else the client IP (which honours TRUST_PROXY through Fastify).
+ */
+@Injectable()
+export class CallerThrottlerGuard extends ThrottlerGuard {
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    @InjectMetric(RATE_LIMIT_REJECTIONS) private readonly rejections: Counter<'route'>,
+  ) {
+    super(options, storage, reflector);
+  }
+
+  protected override getTracker(req: Record<string, unknown>): Promise<string> {
+    const caller = (req as { user?: { id?: string } }).user?.id;
+    return Promise.resolve(caller ? `caller:${caller}` : `ip:${String(req.ip)}`);
+  }
+
+  protected override async throwThrottlingException(
+    context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    this.rejections.inc({ route: request.routeOptions.url ?? 'unmatched' });
+    return super.throwThrottlingException(context, detail);
+  }
+}

@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { rateLimitConfig } from '@lib/config';
+import { CallerThrottlerGuard } from './caller-throttler.guard';
+import { rateLimitMetrics } from './rate-limit.metrics';
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Per-caller rate limits (CONTRACT §3). Counters are in memory, or in Redis when REDIS_URL is
+ * set so that all replicas share them. RATE_LIMIT_PER_MINUTE=0 turns limiting off.
+ * Bind `CallerThrottlerGuard` as an APP_GUARD after authentication.
+ */
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [rateLimitConfig.KEY],
+      useFactory: (cfg: ConfigType<typeof rateLimitConfig>) => ({
+        throttlers: [{ name: 'default', ttl: MINUTE_MS, limit: Math.max(cfg.perMinute, 1) }],
+        skipIf: () => cfg.perMinute === 0,
+        storage: cfg.redisUrl
+          ? new ThrottlerStorageRedisService(cfg.redisUrl, { keyPrefix: 'jobs-service:throttle:' })
+          : undefined,
+      }),
+    }),
+  ],
+  providers: [CallerThrottlerGuard, ...rateLimitMetrics],
+  exports: [CallerThrottlerGuard, ThrottlerModule],
+})
+export class RateLimitModule {}

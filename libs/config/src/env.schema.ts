@@ -1,0 +1,191 @@
+import 'reflect-metadata';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+
+const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/** A duration such as `900`, `15m`, `7d` (seconds, minutes, hours, days). */
+const DURATION = /^\d+[smhd]?$/;
+
+/**
+ * Every environment variable the service reads, with its default. This class is the single
+ * source of truth for configuration: README.md and .env.example list exactly these fields.
+ */
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @IsString()
+  @MinLength(1)
+  DATA_DIR = './data';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  MIGRATIONS_RUN = true;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(512 * 1024 * 1024)
+  MAX_BODY_BYTES = 1024 * 1024;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  CORS_ORIGINS?: string;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  TRUST_PROXY = false;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_MINUTE = 600;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  AUTH_RATE_LIMIT_PER_MINUTE = 20;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  METRICS_TOKEN?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(4)
+  @Max(15)
+  BCRYPT_ROUNDS = 12;
+
+  // Required in production (see validate-env.ts) so that tokens survive restarts and are shared
+  // by replicas; in development a secret is generated and kept under DATA_DIR (CONTRACT §4).
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @Matches(DURATION, { message: 'JWT_ACCESS_TTL must be a duration like 900, 15m, 1h' })
+  JWT_ACCESS_TTL = '15m';
+
+  @Matches(DURATION, { message: 'JWT_REFRESH_TTL must be a duration like 3600, 12h, 7d' })
+  JWT_REFRESH_TTL = '7d';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  ADMIN_EMAIL?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(12, { message: 'ADMIN_PASSWORD must be at least 12 characters' })
+  ADMIN_PASSWORD?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  JOBS_CONCURRENCY = 10;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  JOBS_WORKER_ENABLED = true;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  JOBS_POLL_INTERVAL_MS = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(5)
+  @Max(3600)
+  JOBS_LEASE_SECONDS = 30;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(16 * 1024 * 1024)
+  JOBS_MAX_RESULT_BYTES = 256 * 1024;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  JOBS_BATCH_MAX = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  JOBS_RETENTION_DAYS = 30;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JOBS_HTTP_ALLOWED_HOSTS?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  SHUTDOWN_GRACE_SECONDS = 25;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  AUDIT_RETENTION_DAYS = 365;
+}

@@ -1,0 +1,59 @@
+import { ConfigValidationError, validateEnv } from './validate-env';
+
+describe('validateEnv', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const env = validateEnv({});
+    expect(env).toMatchObject({
+      NODE_ENV: 'development',
+      PORT: 3000,
+      DATA_DIR: './data',
+      MIGRATIONS_RUN: true,
+      MAX_BODY_BYTES: 1048576,
+      RATE_LIMIT_PER_MINUTE: 600,
+      AUTH_RATE_LIMIT_PER_MINUTE: 20,
+      TRUST_PROXY: false,
+      BCRYPT_ROUNDS: 12,
+      JWT_ACCESS_TTL: '15m',
+      JWT_REFRESH_TTL: '7d',
+      JOBS_CONCURRENCY: 10,
+      JOBS_WORKER_ENABLED: true,
+      JOBS_LEASE_SECONDS: 30,
+      JOBS_MAX_RESULT_BYTES: 262144,
+      JOBS_BATCH_MAX: 1000,
+      JOBS_RETENTION_DAYS: 30,
+      SHUTDOWN_GRACE_SECONDS: 25,
+      AUDIT_RETENTION_DAYS: 365,
+    });
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
+  it('converts strings: numbers and booleans', () => {
+    const env = validateEnv({ PORT: '8080', TRUST_PROXY: 'true', JOBS_WORKER_ENABLED: '0', DATABASE_URL: '' });
+    expect(env).toMatchObject({ PORT: 8080, TRUST_PROXY: true, JOBS_WORKER_ENABLED: false });
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
+  it('reports every offending variable at once', () => {
+    let error: unknown;
+    try {
+      validateEnv({ PORT: '-1', RATE_LIMIT_PER_MINUTE: 'many', TRUST_PROXY: 'maybe', JWT_SECRET: 'short' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const variables = (error as ConfigValidationError).problems.map((p) => p.variable).sort();
+    expect(variables).toEqual(['JWT_SECRET', 'PORT', 'RATE_LIMIT_PER_MINUTE', 'TRUST_PROXY']);
+  });
+
+  it('has no default secret in production', () => {
+    expect(() => validateEnv({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
+    expect(() => validateEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BCRYPT_ROUNDS: '9' })).toThrow(
+      /BCRYPT_ROUNDS must be at least 10/,
+    );
+    expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).BCRYPT_ROUNDS).toBe(12);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(validateEnv({ HOME: '/root', PATH: '/bin' })).not.toHaveProperty('HOME');
+  });
+});

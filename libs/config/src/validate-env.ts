@@ -1,0 +1,43 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { EnvironmentVariables } from './env.schema';
+
+/** Thrown when the environment is invalid; `message` names every offending variable at once. */
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: { variable: string; messages: string[] }[]) {
+    super(
+      'Invalid configuration: ' + problems.map((p) => `${p.variable} (${p.messages.join('; ')})`).join(', '),
+    );
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/**
+ * Parses and validates the raw environment. `whitelist` strips everything the schema does not
+ * declare, so the rest of the process environment (PATH, HOME, …) never leaks into config.
+ */
+export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
+  const env = plainToInstance(EnvironmentVariables, raw);
+  const problems = validateSync(env, { whitelist: true }).map((e) => ({
+    variable: e.property,
+    messages: Object.values(e.constraints ?? {}),
+  }));
+  if (env.NODE_ENV === 'production') problems.push(...productionRules(env));
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return env;
+}
+
+// No default secret and no weak hashing may reach production (CONTRACT §4).
+function productionRules(env: EnvironmentVariables): { variable: string; messages: string[] }[] {
+  const problems = [];
+  if (env.JWT_SECRET === undefined) {
+    problems.push({ variable: 'JWT_SECRET', messages: ['JWT_SECRET is required when NODE_ENV=production'] });
+  }
+  if (env.BCRYPT_ROUNDS < 10) {
+    problems.push({
+      variable: 'BCRYPT_ROUNDS',
+      messages: ['BCRYPT_ROUNDS must be at least 10 when NODE_ENV=production'],
+    });
+  }
+  return problems;
+}

@@ -1,0 +1,21 @@
+// Connection-level failures: the store is down, restarting or unreachable, as opposed to a bad
+// query. SQLSTATE class 08 (connection exception) and 57P01-57P03 (shutdown, cannot connect now).
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+const MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error',
+  'Connection is not established',
+];
+
+/** True when `error` means the store cannot be reached right now (→ 503, retry later). */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code)) return true;
+  }
+  if (MESSAGES.some((m) => error.message.includes(m))) return true;
+  const cause = (error as { driverError?: unknown; cause?: unknown }).driverError ?? error.cause;
+  return cause !== undefined && cause !== error && isStoreUnavailable(cause);
+}

@@ -1,0 +1,4 @@
+export * from './logging/logging.module';
+export * from './logging/redaction';
+export * from './metrics/http-metrics';
+export * from './metrics/metrics.module';

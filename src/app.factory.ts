@@ -1,0 +1,53 @@
+import helmet from '@fastify/helmet';
+import { type DynamicModule, type ModuleMetadata, VersioningType } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { genRequestId, REQUEST_ID_HEADER } from '@lib/common';
+import { appConfig } from '@lib/config';
+import { AppModule } from './app.module';
+import { setupOpenApi } from './openapi';
+
+// Swagger UI needs inline styles and data: images; everything else stays same-origin.
+const CONTENT_SECURITY_POLICY = {
+  directives: {
+    defaultSrc: ["'self'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", 'data:', 'validator.swagger.io'],
+    scriptSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+};
+
+/**
+ * Builds the fully configured app without listening, for main.ts and for the e2e tests.
+ * `imports` adds modules next to AppModule (tests mount fixtures this way).
+ */
+export async function createApp(imports: ModuleMetadata['imports'] = []): Promise<NestFastifyApplication> {
+  const cfg = appConfig();
+  const adapter = new FastifyAdapter({
+    bodyLimit: cfg.maxBodyBytes,
+    trustProxy: cfg.trustProxy,
+    genReqId: genRequestId,
+    requestIdHeader: false,
+    // Keep serving while hooks drain on shutdown; readiness already tells the balancer to go.
+    return503OnClosing: false,
+    logger: false,
+  });
+  const root: DynamicModule = { module: class JobsServiceRoot {}, imports: [AppModule, ...imports] };
+  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+  await app.register(helmet, { contentSecurityPolicy: CONTENT_SECURITY_POLICY });
+  if (cfg.corsOrigins.length > 0) app.enableCors({ origin: cfg.corsOrigins, credentials: false });
+  app.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' });
+  setupOpenApi(app, process.env.npm_package_version ?? '0.1.0');
+  return app;
+}
