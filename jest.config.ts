@@ -4,11 +4,23 @@ import ts from 'typescript';
 
 // Path aliases live in tsconfig.json only; read them from there.
 const { config: tsconfig } = ts.readConfigFile('./tsconfig.json', ts.sys.readFile);
-const moduleNameMapper = pathsToModuleNameMapper(tsconfig?.compilerOptions?.paths ?? {}, { prefix: '<rootDir>/' });
+const moduleNameMapper = pathsToModuleNameMapper(tsconfig?.compilerOptions?.paths ?? {}, {
+  prefix: '<rootDir>/',
+});
 
 // NestJS 12 and a few of its dependencies ship ESM only. Node runs them through require(esm),
 // but Jest supports that only on Node >= 24.9, so under Jest they are compiled to CommonJS.
-const ESM_ONLY = ['@nestjs', 'file-type', 'strtok3', 'token-types', '@tokenizer', '@borewit', 'uint8array-extras', 'cookie', 'content-disposition'];
+const ESM_ONLY = [
+  '@nestjs',
+  'file-type',
+  'strtok3',
+  'token-types',
+  '@tokenizer',
+  '@borewit',
+  'uint8array-extras',
+  'cookie',
+  'content-disposition',
+];
 
 // Type checking is `npm run typecheck`'s job (part of lint); here SWC only transpiles, fast.
 const swc = [

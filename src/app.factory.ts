@@ -3,7 +3,7 @@ import { type DynamicModule, type ModuleMetadata, VersioningType } from '@nestjs
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { genRequestId, REQUEST_ID_HEADER } from '@lib/common';
+import { genRequestId, REQUEST_ID_HEADER, ShutdownState } from '@lib/common';
 import { appConfig } from '@lib/config';
 import { AppModule } from './app.module';
 import { setupOpenApi } from './openapi';
@@ -41,8 +41,16 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
-  app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+  // Server close only drops connections idle at that instant; a keep-alive connection whose
+  // response finishes later would hold the process until its keep-alive timeout.
+  const shutdown = app.get(ShutdownState);
+  fastify.addHook('onSend', (_request, reply, _payload, done) => {
+    if (shutdown.isShuttingDown) void reply.header('connection', 'close');
     done();
   });
   await app.register(helmet, { contentSecurityPolicy: CONTENT_SECURITY_POLICY });

@@ -9,7 +9,7 @@ async function bootstrap(): Promise<void> {
   const app = await createApp();
   const logger = app.get(Logger);
   // Grace for draining jobs, plus slack for the rest of the shutdown.
-  installGracefulShutdown(app, logger, (env.SHUTDOWN_GRACE_SECONDS + 15) * 1000);
+  installGracefulShutdown(app, logger, (env.SHUTDOWN_GRACE_SECONDS + 10) * 1000);
   await app.listen(env.PORT, env.HOST);
   logger.log(`jobs-service listening on ${await app.getUrl()} (Swagger UI at /docs)`, 'Bootstrap');
 }

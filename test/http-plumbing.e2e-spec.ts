@@ -26,7 +26,11 @@ describe('HTTP plumbing (CONTRACT §3)', () => {
     });
 
     it("echoes a well-formed caller id, also in the problem's requestId", async () => {
-      const res = await t.app.inject({ method: 'GET', url: '/v1/nope', headers: { 'x-request-id': 'trace-42.a:b' } });
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/v1/nope',
+        headers: { 'x-request-id': 'trace-42.a:b' },
+      });
       expect(res.headers['x-request-id']).toBe('trace-42.a:b');
       expect(expectProblem(res, 404).requestId).toBe('trace-42.a:b');
     });
@@ -73,13 +77,23 @@ describe('HTTP plumbing (CONTRACT §3)', () => {
     });
 
     it('unknown body fields are rejected, not dropped', async () => {
-      const res = await t.app.inject({ method: 'POST', url: '/v1/probe/echo', payload: { name: 'ok', role: 'admin' } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/probe/echo',
+        payload: { name: 'ok', role: 'admin' },
+      });
       expect(res.statusCode).toBe(400);
-      expect(expectProblem(res, 400).errors).toEqual([{ field: 'role', message: expect.stringContaining('role') }]);
+      expect(expectProblem(res, 400).errors).toEqual([
+        { field: 'role', message: expect.stringContaining('role') },
+      ]);
     });
 
     it('a valid body passes through', async () => {
-      const res = await t.app.inject({ method: 'POST', url: '/v1/probe/echo', payload: { name: 'ok', count: 2 } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/probe/echo',
+        payload: { name: 'ok', count: 2 },
+      });
       expect(res.statusCode).toBe(201);
       expect(res.json()).toEqual({ name: 'ok', count: 2 });
     });
@@ -153,13 +167,19 @@ describe('HTTP plumbing (CONTRACT §3)', () => {
     it('serves the OpenAPI 3 document with bearer and API-key schemes', async () => {
       const res = await t.app.inject({ method: 'GET', url: '/docs-json' });
       expect(res.statusCode).toBe(200);
-      const doc = res.json() as { openapi: string; paths: Record<string, unknown>; components: { securitySchemes: object } };
+      const doc = res.json<{
+        openapi: string;
+        paths: Record<string, unknown>;
+        components: { securitySchemes: object };
+      }>();
       expect(doc.openapi).toMatch(/^3\./);
       expect(doc.components.securitySchemes).toMatchObject({
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
         'api-key': { type: 'apiKey', in: 'header', name: 'X-API-Key' },
       });
-      expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready', '/metrics']));
+      expect(Object.keys(doc.paths)).toEqual(
+        expect.arrayContaining(['/health/live', '/health/ready', '/metrics']),
+      );
     });
   });
 

@@ -30,7 +30,11 @@ describe('the store (CONTRACT §2)', () => {
         ),
       );
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(100);
-      const [{ n }] = (await dataSource.query('SELECT n FROM isolation_probe WHERE id = 1')) as { n: number }[];
+      const [{ n }] = await dataSource.query<
+        {
+          n: number;
+        }[]
+      >('SELECT n FROM isolation_probe WHERE id = 1');
       expect(n).toBe(100);
     });
 
@@ -78,9 +82,9 @@ describe('the store (CONTRACT §2)', () => {
       if (!SERVER_URL) await new Promise((resolve) => setTimeout(resolve, 100));
       const check = await replica().initialize();
       try {
-        const rows = (await check.query('SELECT count(*)::int AS c FROM migration_probe')) as { c: number }[];
+        const rows = await check.query<{ c: number }[]>('SELECT count(*)::int AS c FROM migration_probe');
         expect(rows[0].c).toBe(1);
-        const recorded = (await check.query('SELECT count(*)::int AS c FROM migrations')) as { c: number }[];
+        const recorded = await check.query<{ c: number }[]>('SELECT count(*)::int AS c FROM migrations');
         expect(recorded[0].c).toBe(2);
       } finally {
         await check.destroy();

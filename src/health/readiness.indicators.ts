@@ -28,7 +28,9 @@ export class ReadinessIndicators {
   async migrationsApplied() {
     const check = this.indicators.check('migrations');
     try {
-      return (await this.migrations.allApplied()) ? check.up() : check.down({ message: 'migrations pending' });
+      return (await this.migrations.allApplied())
+        ? check.up()
+        : check.down({ message: 'migrations pending' });
     } catch {
       return check.down({ message: 'migration status unknown' });
     }

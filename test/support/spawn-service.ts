@@ -16,7 +16,10 @@ export interface SpawnedService {
 }
 
 /** Starts the service and waits for it to listen; rejects with its output if it exits first. */
-export function spawnService(env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<SpawnedService> {
+export function spawnService(
+  env: Record<string, string | undefined>,
+  timeoutMs = 30_000,
+): Promise<SpawnedService> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build`);
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH, ...BASE_TEST_ENV, LOG_LEVEL: 'info', ...env },
@@ -48,7 +51,7 @@ export function spawnService(env: Record<string, string | undefined>, timeoutMs 
         });
       }
     };
-    for (const stream of [child.stdout!, child.stderr!]) {
+    for (const stream of [child.stdout, child.stderr]) {
       let buffered = '';
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => {

@@ -20,7 +20,11 @@ export function applyEnv(env: Record<string, string | undefined>): void {
 }
 
 export async function startTestApp(
-  options: { env?: Record<string, string | undefined>; imports?: ModuleMetadata['imports']; store?: TestStore } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    imports?: ModuleMetadata['imports'];
+    store?: TestStore;
+  } = {},
 ): Promise<TestApp> {
   const store = options.store ?? (await createTestStore());
   applyEnv({ ...BASE_TEST_ENV, ...store.env, ...options.env });

@@ -1,3 +1,6 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 /** Environment every test app starts with; a test overrides what it is about. */
 export const BASE_TEST_ENV: Record<string, string> = {
   NODE_ENV: 'test',
@@ -14,4 +17,4 @@ export const BASE_TEST_ENV: Record<string, string> = {
 export const SERVER_URL = process.env.DATABASE_URL;
 
 /** Where globalSetup leaves an initialised PGlite data dir to copy (initdb takes ~5 s). */
-export const PGLITE_TEMPLATE_DIR = `${require('node:os').tmpdir()}/jobs-service-test-pglite-template`;
+export const PGLITE_TEMPLATE_DIR = join(tmpdir(), 'jobs-service-test-pglite-template');

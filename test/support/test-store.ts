@@ -32,7 +32,7 @@ export async function createTestStore(): Promise<TestStore> {
   return {
     kind: 'embedded',
     env: { DATABASE_URL: undefined, DATA_DIR: dataDir },
-    drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+    drop: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })),
   };
 }
 

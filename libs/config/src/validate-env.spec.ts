@@ -28,7 +28,12 @@ describe('validateEnv', () => {
   });
 
   it('converts strings: numbers and booleans', () => {
-    const env = validateEnv({ PORT: '8080', TRUST_PROXY: 'true', JOBS_WORKER_ENABLED: '0', DATABASE_URL: '' });
+    const env = validateEnv({
+      PORT: '8080',
+      TRUST_PROXY: 'true',
+      JOBS_WORKER_ENABLED: '0',
+      DATABASE_URL: '',
+    });
     expect(env).toMatchObject({ PORT: 8080, TRUST_PROXY: true, JOBS_WORKER_ENABLED: false });
     expect(env.DATABASE_URL).toBeUndefined();
   });
@@ -47,9 +52,9 @@ describe('validateEnv', () => {
 
   it('has no default secret in production', () => {
     expect(() => validateEnv({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
-    expect(() => validateEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BCRYPT_ROUNDS: '9' })).toThrow(
-      /BCRYPT_ROUNDS must be at least 10/,
-    );
+    expect(() =>
+      validateEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), BCRYPT_ROUNDS: '9' }),
+    ).toThrow(/BCRYPT_ROUNDS must be at least 10/);
     expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).BCRYPT_ROUNDS).toBe(12);
   });
 

@@ -11,7 +11,10 @@ async function cliDataSource(): Promise<DataSource> {
   const env = validateEnv(process.env);
   const settings = { poolSize: 1, migrationsRun: false };
   if (env.DATABASE_URL) {
-    return new DataSource({ ...dataSourceOptions({ url: env.DATABASE_URL }, settings), entities: [ENTITIES_GLOB] });
+    return new DataSource({
+      ...dataSourceOptions({ url: env.DATABASE_URL }, settings),
+      entities: [ENTITIES_GLOB],
+    });
   }
   const embedded = await EmbeddedPostgres.start(env.DATA_DIR);
   const dataSource = new DataSource({ ...dataSourceOptions(embedded, settings), entities: [ENTITIES_GLOB] });

@@ -1,6 +1,13 @@
 // Connection-level failures: the store is down, restarting or unreachable, as opposed to a bad
 // query. SQLSTATE class 08 (connection exception) and 57P01-57P03 (shutdown, cannot connect now).
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
 const MESSAGES = [
   'Connection terminated',
   'timeout exceeded when trying to connect',

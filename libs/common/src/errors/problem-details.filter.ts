@@ -23,7 +23,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.statusByCode,
     );
     if (problem.status >= 500) {
-      this.logger.error({ err: exception, requestId: problem.requestId, code: problem.code }, 'Request failed');
+      this.logger.error(
+        { err: exception, requestId: problem.requestId, code: problem.code },
+        'Request failed',
+      );
     }
     if (reply.sent) return;
     void reply.status(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(problem);

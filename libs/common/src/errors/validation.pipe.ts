@@ -5,7 +5,10 @@ import { type FieldError, RequestValidationError } from './domain-error';
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({ field: field || '(body)', message }));
+    const own = Object.values(error.constraints ?? {}).map((message) => ({
+      field: field || '(body)',
+      message,
+    }));
     return [...own, ...flattenValidationErrors(error.children ?? [], field)];
   });
 }

@@ -9,7 +9,11 @@ import { ShutdownState } from './shutdown-state';
  *
  * `hardLimitMs` caps the whole sequence so a stuck hook cannot keep a pod terminating forever.
  */
-export function installGracefulShutdown(app: INestApplication, logger: LoggerService, hardLimitMs: number): void {
+export function installGracefulShutdown(
+  app: INestApplication,
+  logger: LoggerService,
+  hardLimitMs: number,
+): void {
   const state = app.get(ShutdownState);
   const onSignal = (signal: NodeJS.Signals): void => {
     if (state.isShuttingDown) return;

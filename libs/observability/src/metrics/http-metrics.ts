@@ -1,6 +1,11 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { InjectMetric, makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import {
+  InjectMetric,
+  makeCounterProvider,
+  makeGaugeProvider,
+  makeHistogramProvider,
+} from '@willsoto/nestjs-prometheus';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 
@@ -44,7 +49,11 @@ export class HttpMetrics implements OnModuleInit {
     });
     fastify.addHook('onResponse', (request, reply, done) => {
       this.inFlight.dec();
-      const labels = { method: request.method, route: routeLabel(request), status_code: String(reply.statusCode) };
+      const labels = {
+        method: request.method,
+        route: routeLabel(request),
+        status_code: String(reply.statusCode),
+      };
       this.total.inc(labels);
       this.duration.observe(labels, reply.elapsedTime / 1000);
       done();

@@ -1,5 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
-import { CanActivate, Controller, ExecutionContext, Get, Inject, Injectable, Res, UseGuards, VERSION_NEUTRAL } from '@nestjs/common';
+import {
+  CanActivate,
+  Controller,
+  ExecutionContext,
+  Get,
+  Inject,
+  Injectable,
+  Res,
+  UseGuards,
+  VERSION_NEUTRAL,
+} from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';

@@ -1,0 +1,41 @@
+import { spawnService } from './support/spawn-service';
+import { createTestStore } from './support/test-store';
+
+describe('logs (CONTRACT §7)', () => {
+  it('are JSON lines with the request id, and never carry credentials', async () => {
+    const store = await createTestStore();
+    try {
+      const service = await spawnService(store.env);
+      const secrets = [
+        'Bearer eyJhbGciOiJIUzI1NiJ9.secret-jwt',
+        'jsk_live_secret_api_key',
+        'session=secret-cookie',
+      ];
+      const res = await fetch(`${service.url}/v1/no-such-route`, {
+        headers: {
+          authorization: secrets[0],
+          'x-api-key': secrets[1],
+          cookie: secrets[2],
+          'x-request-id': 'log-check-7',
+        },
+      });
+      expect(res.status).toBe(404);
+      await service.stop();
+
+      const records = service.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(records.length).toBeGreaterThan(0);
+      const requestLines = records.filter((r) => r.reqId === 'log-check-7');
+      expect(requestLines.length).toBeGreaterThan(0);
+      const completed = requestLines.find(
+        (r) => (r.res as { statusCode?: number } | undefined)?.statusCode === 404,
+      );
+      expect(completed).toBeDefined();
+      expect(JSON.stringify(completed)).toContain('[REDACTED]');
+      for (const secret of secrets) {
+        expect(service.lines.join('\n')).not.toContain(secret.split(' ').pop());
+      }
+    } finally {
+      await store.drop();
+    }
+  });
+});

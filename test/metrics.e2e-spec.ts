@@ -1,0 +1,74 @@
+import { ProbeModule } from './support/probe.module';
+import { startTestApp, type TestApp } from './support/test-app';
+
+describe('/metrics (CONTRACT §7)', () => {
+  describe('open (no METRICS_TOKEN)', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp({ imports: [ProbeModule] });
+    });
+    afterAll(() => t.close());
+
+    it('exposes default process metrics in Prometheus text format', async () => {
+      const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/plain/);
+      expect(res.body).toMatch(/^process_resident_memory_bytes \d+/m);
+      expect(res.body).toMatch(/^nodejs_eventloop_lag_seconds /m);
+      expect(res.body).toMatch(/^http_requests_in_flight \d+/m);
+    });
+
+    it('labels HTTP metrics by route template, never by raw path', async () => {
+      await t.app.inject({ method: 'GET', url: '/v1/probe/items/31415926' });
+      await t.app.inject({ method: 'GET', url: '/v1/no/such/route/27182818' });
+      await t.app.inject({ method: 'POST', url: '/v1/probe/echo', payload: { bogus: 1 } });
+      const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(body).toMatch(
+        /http_requests_total\{method="GET",route="\/v1\/probe\/items\/:id",status_code="200"\} 1/,
+      );
+      expect(body).toMatch(/http_requests_total\{method="GET",route="unmatched",status_code="404"\} 1/);
+      expect(body).toMatch(
+        /http_requests_total\{method="POST",route="\/v1\/probe\/echo",status_code="400"\} 1/,
+      );
+      expect(body).toMatch(
+        /http_request_duration_seconds_bucket\{le="0\.1",method="GET",route="\/v1\/probe\/items\/:id",status_code="200"\} 1/,
+      );
+      expect(body).not.toContain('31415926');
+      expect(body).not.toContain('27182818');
+    });
+  });
+
+  describe('with METRICS_TOKEN', () => {
+    let t: TestApp;
+    const token = 'scrape-token-0123456789';
+    beforeAll(async () => {
+      t = await startTestApp({ env: { METRICS_TOKEN: token } });
+    });
+    afterAll(() => t.close());
+
+    it.each([undefined, 'Bearer wrong-token-0123456789', `Basic ${token}`])(
+      'refuses a scrape with authorization %j: 401 problem with WWW-Authenticate',
+      async (authorization) => {
+        const res = await t.app.inject({
+          method: 'GET',
+          url: '/metrics',
+          headers: authorization ? { authorization } : {},
+        });
+        expect(res.statusCode).toBe(401);
+        expect(res.headers['www-authenticate']).toBe('Bearer');
+        expect(res.json()).toMatchObject({ status: 401 });
+        expect(res.body).not.toContain('process_resident_memory_bytes');
+      },
+    );
+
+    it('serves the right bearer token', async () => {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toContain('process_resident_memory_bytes');
+    });
+  });
+});

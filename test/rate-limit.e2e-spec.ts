@@ -1,0 +1,100 @@
+import { randomInt } from 'node:crypto';
+import { ProbeModule } from './support/probe.module';
+import { startTestApp, type TestApp } from './support/test-app';
+import { createTestStore, type TestStore } from './support/test-store';
+
+// A client IP of its own per run, so counters left in a shared Redis by an earlier run within
+// the same minute cannot leak into this one.
+const randomIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+
+const get = (t: TestApp, ip: string, url = '/v1/probe/items/1') =>
+  t.app.inject({ method: 'GET', url, remoteAddress: ip });
+
+describe('rate limiting (CONTRACT §3)', () => {
+  describe('in memory', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp({ imports: [ProbeModule], env: { RATE_LIMIT_PER_MINUTE: '3' } });
+    });
+    afterAll(() => t.close());
+
+    it('counts per caller, sends X-RateLimit-*, then 429 problem with Retry-After', async () => {
+      const ip = randomIp();
+      const remaining: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await get(t, ip);
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['x-ratelimit-limit']).toBe('3');
+        expect(Number(res.headers['x-ratelimit-reset'])).toBeGreaterThan(0);
+        remaining.push(String(res.headers['x-ratelimit-remaining']));
+      }
+      expect(remaining).toEqual(['2', '1', '0']);
+
+      const limited = await get(t, ip);
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+      expect(limited.json()).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+
+      // Another caller is not affected.
+      expect((await get(t, randomIp())).statusCode).toBe(200);
+    });
+
+    it('does not limit probes and metrics', async () => {
+      const ip = randomIp();
+      for (let i = 0; i < 6; i++) {
+        expect((await get(t, ip, '/health/live')).statusCode).toBe(200);
+        expect((await get(t, ip, '/metrics')).statusCode).toBe(200);
+      }
+    });
+
+    it('counts rejections by route template in rate_limit_rejections_total', async () => {
+      const ip = randomIp();
+      for (let i = 0; i < 5; i++) await get(t, ip, '/v1/probe/items/987654');
+      const metrics = (await get(t, randomIp(), '/metrics')).body;
+      expect(metrics).toMatch(/rate_limit_rejections_total\{route="\/v1\/probe\/items\/:id"\} [1-9]/);
+      expect(metrics).not.toContain('987654');
+    });
+  });
+
+  it('RATE_LIMIT_PER_MINUTE=0 turns limiting off', async () => {
+    const t = await startTestApp({ imports: [ProbeModule], env: { RATE_LIMIT_PER_MINUTE: '0' } });
+    try {
+      const ip = randomIp();
+      for (let i = 0; i < 30; i++) expect((await get(t, ip)).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  // Needs a Redis; CI provides one (TEST_REDIS_URL) and fails on any skipped test.
+  const withRedis = process.env.TEST_REDIS_URL ? describe : describe.skip;
+  withRedis('shared through Redis (REDIS_URL)', () => {
+    let store: TestStore;
+    let replicas: TestApp[];
+    beforeAll(async () => {
+      store = await createTestStore();
+      const env = { RATE_LIMIT_PER_MINUTE: '3', REDIS_URL: process.env.TEST_REDIS_URL };
+      // Two replicas on one store; started one after the other (the embedded store is one process).
+      replicas = [await startTestApp({ imports: [ProbeModule], env, store })];
+      if (store.kind === 'postgres')
+        replicas.push(await startTestApp({ imports: [ProbeModule], env, store }));
+      else replicas.push(replicas[0]);
+    });
+    afterAll(async () => {
+      await Promise.all([...new Set(replicas)].map((r) => r.close()));
+      await store.drop();
+    });
+
+    it('one budget across replicas', async () => {
+      const ip = randomIp();
+      expect((await get(replicas[0], ip)).statusCode).toBe(200);
+      expect((await get(replicas[1], ip)).statusCode).toBe(200);
+      expect((await get(replicas[0], ip)).statusCode).toBe(200);
+      const limited = await get(replicas[1], ip);
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers['retry-after']).toBeDefined();
+    });
+  });
+});
