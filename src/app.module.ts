@@ -6,6 +6,7 @@ import {
   createValidationPipe,
   ProblemDetailsFilter,
   RateLimitModule,
+  RequestContextModule,
 } from '@lib/common';
 import { AppConfigModule } from '@lib/config';
 import { DatabaseModule } from '@lib/database';
@@ -21,6 +22,7 @@ import { HealthModule } from './health/health.module';
   imports: [
     AppConfigModule,
     CommonModule,
+    RequestContextModule,
     LoggingModule,
     MetricsModule,
     DatabaseModule,

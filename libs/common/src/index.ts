@@ -9,3 +9,8 @@ export * from './lifecycle/graceful-shutdown';
 export * from './lifecycle/shutdown-state';
 export * from './rate-limit/caller-throttler.guard';
 export * from './rate-limit/rate-limit.module';
+export * from './auth/auth.decorators';
+export * from './auth/principal';
+export * from './pagination/cursor';
+export * from './request-context/request-context';
+export * from './request-context/request-context.module';

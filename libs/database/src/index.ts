@@ -4,3 +4,4 @@ export * from './embedded-postgres';
 export * from './migrate';
 export * from './migration-status.service';
 export * from './store-unavailable';
+export * from './keyset';
