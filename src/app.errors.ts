@@ -1,7 +1,8 @@
 import type { CommonErrorCode } from '@lib/common';
+import type { UsersErrorCode } from './users/users.errors';
 
 /** Every error code the service can raise; each module adds its union here. */
-export type ErrorCode = CommonErrorCode;
+export type ErrorCode = CommonErrorCode | UsersErrorCode;
 
 /**
  * The one code → HTTP status table. `Record<ErrorCode, …>` makes an unmapped code a compile
@@ -10,4 +11,13 @@ export type ErrorCode = CommonErrorCode;
 export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   'REQUEST.VALIDATION_FAILED': 400,
   'AUTH.UNAUTHENTICATED': 401,
+  'AUTH.FORBIDDEN': 403,
+  'AUTH.INVALID_CREDENTIALS': 401,
+  'AUTH.ACCOUNT_LOCKED': 429,
+  'AUTH.INVALID_REFRESH_TOKEN': 401,
+  'USERS.NOT_FOUND': 404,
+  'USERS.EMAIL_TAKEN': 409,
+  'USERS.LAST_ADMIN': 409,
+  'USERS.WRONG_PASSWORD': 400,
+  'API_KEYS.NOT_FOUND': 404,
 };

@@ -12,11 +12,15 @@ import { AppConfigModule } from '@lib/config';
 import { DatabaseModule } from '@lib/database';
 import { LoggingModule, MetricsModule } from '@lib/observability';
 import { STATUS_BY_CODE } from './app.errors';
+import { AuditModule } from './audit/audit.module';
 import { HealthModule } from './health/health.module';
+import { AccessGuard } from './users/access.guard';
+import { AuthenticationGuard } from './users/authentication.guard';
+import { UsersModule } from './users/users.module';
 
 /**
  * The request pipeline, in order: Fastify hooks (request id, metrics, helmet) → guards
- * (rate limit) → validation pipe → controller → problem-details filter on any error.
+ * (identify, rate limit, authorize) → validation pipe → controller → problem-details filter.
  */
 @Module({
   imports: [
@@ -28,11 +32,16 @@ import { HealthModule } from './health/health.module';
     DatabaseModule,
     RateLimitModule,
     HealthModule,
+    AuditModule,
+    UsersModule,
   ],
   providers: [
     { provide: APP_FILTER, useFactory: () => new ProblemDetailsFilter(STATUS_BY_CODE) },
     { provide: APP_PIPE, useFactory: createValidationPipe },
+    // Identify the caller → rate-limit (bad credentials count too) → 401/403.
+    { provide: APP_GUARD, useExisting: AuthenticationGuard },
     { provide: APP_GUARD, useExisting: CallerThrottlerGuard },
+    { provide: APP_GUARD, useExisting: AccessGuard },
   ],
 })
 export class AppModule {}

@@ -6,7 +6,7 @@ describe('logs (CONTRACT §7)', () => {
     const store = await createTestStore();
     try {
       const service = await spawnService(store.env);
-      const secrets = [
+      const secrets: string[] = [
         'Bearer eyJhbGciOiJIUzI1NiJ9.secret-jwt',
         'jsk_live_secret_api_key',
         'session=secret-cookie',
@@ -20,6 +20,14 @@ describe('logs (CONTRACT §7)', () => {
         },
       });
       expect(res.status).toBe(404);
+      const password = 'correct-horse-battery-staple-9';
+      const login = await fetch(`${service.url}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'someone@test.local', password }),
+      });
+      expect(login.status).toBe(401);
+      secrets.push(password);
       await service.stop();
 
       const records = service.lines.map((line) => JSON.parse(line) as Record<string, unknown>);

@@ -58,6 +58,36 @@ describe('rate limiting (CONTRACT §3)', () => {
     });
   });
 
+  it('AUTH_RATE_LIMIT_PER_MINUTE limits /v1/auth/* per client IP, whatever the account', async () => {
+    const t = await startTestApp({ env: { AUTH_RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_MINUTE: '0' } });
+    try {
+      const ip = randomIp();
+      const attempt = (n: number) =>
+        t.app.inject({
+          method: 'POST',
+          url: '/v1/auth/login',
+          remoteAddress: ip,
+          payload: { email: `someone-${n}@test.local`, password: 'wrong-password-123' },
+        });
+      expect((await attempt(1)).statusCode).toBe(401);
+      expect((await attempt(2)).statusCode).toBe(401);
+      const limited = await attempt(3);
+      expect(limited.statusCode).toBe(429);
+      expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED' });
+      // Other routes and other IPs are not affected.
+      expect((await get(t, ip, '/health/live')).statusCode).toBe(200);
+      const elsewhere = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        remoteAddress: randomIp(),
+        payload: { email: 'someone@test.local', password: 'wrong-password-123' },
+      });
+      expect(elsewhere.statusCode).toBe(401);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('RATE_LIMIT_PER_MINUTE=0 turns limiting off', async () => {
     const t = await startTestApp({ imports: [ProbeModule], env: { RATE_LIMIT_PER_MINUTE: '0' } });
     try {

@@ -2,10 +2,12 @@ import { Controller, Get, Res, ServiceUnavailableException, VERSION_NEUTRAL } fr
 import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
+import { Public } from '@lib/common';
 import type { FastifyReply } from 'fastify';
 import { ReadinessIndicators } from './readiness.indicators';
 
 @ApiTags('operations')
+@Public()
 @SkipThrottle()
 @Controller({ path: 'health', version: VERSION_NEUTRAL })
 export class HealthController {

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Module, Param, ParseIntPipe, Post, Query } from 
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 import { DataSource } from 'typeorm';
+import { Public } from '@lib/common';
 
 class NestedDto {
   @IsInt()
@@ -27,8 +28,9 @@ export class ProbeDto {
 
 /**
  * Routes that exist only in tests, to exercise the HTTP plumbing (validation, errors, store
- * failures, slow requests) before domain routes exist. Mounted under /v1 like real routes.
+ * failures, slow requests) independently of auth. Mounted under /v1 like real routes.
  */
+@Public()
 @Controller('probe')
 class ProbeController {
   constructor(private readonly dataSource: DataSource) {}

@@ -10,6 +10,8 @@ export const BASE_TEST_ENV: Record<string, string> = {
   RATE_LIMIT_PER_MINUTE: '0',
   AUTH_RATE_LIMIT_PER_MINUTE: '0',
   PORT: '0',
+  ADMIN_EMAIL: 'admin@test.local',
+  ADMIN_PASSWORD: 'admin-password-0123',
   HOST: '127.0.0.1',
 };
 

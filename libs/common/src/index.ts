@@ -12,5 +12,7 @@ export * from './rate-limit/rate-limit.module';
 export * from './auth/auth.decorators';
 export * from './auth/principal';
 export * from './pagination/cursor';
+export * from './pagination/page-query.dto';
 export * from './request-context/request-context';
 export * from './request-context/request-context.module';
+export * from './duration';

@@ -9,6 +9,9 @@ export interface FieldError {
  * and no HTTP knowledge: the app maps codes to statuses in one exhaustive table.
  */
 export class DomainError<Code extends string = string> extends Error {
+  /** When set, the client may retry after this many seconds (rendered as Retry-After). */
+  retryAfterSeconds?: number;
+
   constructor(
     readonly code: Code,
     message: string,
@@ -20,7 +23,7 @@ export class DomainError<Code extends string = string> extends Error {
 }
 
 /** Codes raised by the cross-cutting plumbing in libs/, mapped by the app like any other. */
-export type CommonErrorCode = 'REQUEST.VALIDATION_FAILED' | 'AUTH.UNAUTHENTICATED';
+export type CommonErrorCode = 'REQUEST.VALIDATION_FAILED' | 'AUTH.UNAUTHENTICATED' | 'AUTH.FORBIDDEN';
 
 /** The request body, query or params failed validation. */
 export class RequestValidationError extends DomainError<'REQUEST.VALIDATION_FAILED'> {
@@ -33,5 +36,12 @@ export class RequestValidationError extends DomainError<'REQUEST.VALIDATION_FAIL
 export class UnauthenticatedError extends DomainError<'AUTH.UNAUTHENTICATED'> {
   constructor(message = 'Authentication is required.') {
     super('AUTH.UNAUTHENTICATED', message);
+  }
+}
+
+/** Authenticated, but not allowed to do this. */
+export class ForbiddenError extends DomainError<'AUTH.FORBIDDEN'> {
+  constructor(message = 'You are not allowed to do this.') {
+    super('AUTH.FORBIDDEN', message);
   }
 }

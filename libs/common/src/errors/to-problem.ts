@@ -45,7 +45,11 @@ export function toProblem(
   if (exception instanceof DomainError) {
     const status = statusByCode[exception.code];
     if (status !== undefined) {
-      return build(status, exception.code, exception.message, ctx, exception.fieldErrors);
+      const response = build(status, exception.code, exception.message, ctx, exception.fieldErrors);
+      if (exception.retryAfterSeconds !== undefined) {
+        response.headers['Retry-After'] = String(exception.retryAfterSeconds);
+      }
+      return response;
     }
   } else if (isStoreUnavailable(exception)) {
     const response = build(

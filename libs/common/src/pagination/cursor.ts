@@ -1,23 +1,4 @@
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { RequestValidationError } from '../errors/domain-error';
-
-/** `?limit=&cursor=` of every list (CONTRACT §3). */
-export class PageQueryDto {
-  /** Page size, 1-100. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit: number = 20;
-
-  /** Opaque cursor from the previous page's `nextCursor`. */
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-}
 
 export interface Page<T> {
   items: T[];
@@ -39,7 +20,8 @@ export function decodeCursor(cursor: string): Keyset {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     const createdAt = new Date(String(at));
-    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(createdAt.getTime())) throw new Error();
+    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(createdAt.getTime()))
+      throw new Error();
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new Error();
     return { createdAt, id };
   } catch {

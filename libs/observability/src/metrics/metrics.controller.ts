@@ -15,7 +15,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import { SkipThrottle } from '@nestjs/throttler';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { FastifyRequest } from 'fastify';
-import { UnauthenticatedError } from '@lib/common';
+import { Public, UnauthenticatedError } from '@lib/common';
 import { appConfig } from '@lib/config';
 
 /** With METRICS_TOKEN set, scrapes must send `Authorization: Bearer <METRICS_TOKEN>`. */
@@ -35,6 +35,8 @@ export class MetricsTokenGuard implements CanActivate {
 }
 
 @ApiTags('operations')
+// Public to the auth guard; METRICS_TOKEN, when set, is checked by MetricsTokenGuard.
+@Public()
 @SkipThrottle()
 @Controller({ path: 'metrics', version: VERSION_NEUTRAL })
 export class MetricsController extends PrometheusController {

@@ -1,0 +1,83 @@
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { PageQueryDto } from '@lib/common';
+import type { ActorType } from './audit-log.entity';
+
+// Query strings arrive as text; anything but these two stays a string and fails @IsBoolean.
+const toBoolean = ({ value }: { value: unknown }): unknown =>
+  value === 'true' ? true : value === 'false' ? false : value;
+
+/** `GET /v1/admin/audit-logs` filters; all optional, combined with AND. */
+export class AuditLogQueryDto extends PageQueryDto {
+  /** Exact action, e.g. `user.created`. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  action?: string;
+
+  /** The acting user (for API keys, the key's owner). */
+  @IsOptional()
+  @IsUUID()
+  actorId?: string;
+
+  /** Exact resource type, e.g. `user`, `job`. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  resourceType?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  resourceId?: string;
+
+  /** The X-Request-Id of the request that wrote the rows. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  requestId?: string;
+
+  /** `true` or `false`. */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  success?: boolean;
+
+  /** Rows at or after this instant (ISO 8601), inclusive. */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  /** Rows before this instant (ISO 8601), exclusive. */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+}
+
+/** One audit row (CONTRACT §6). */
+export class AuditLogDto {
+  id!: string;
+  /** When it happened, ISO 8601 UTC with milliseconds. */
+  at!: string;
+  actorType!: ActorType;
+  /** The acting user (for API keys, the key's owner); null for system and anonymous. */
+  actorId!: string | null;
+  action!: string;
+  resourceType!: string;
+  resourceId!: string | null;
+  /** False for failed attempts and denials. */
+  success!: boolean;
+  /** The error code of a failed attempt, e.g. `AUTH.FORBIDDEN`. */
+  errorCode!: string | null;
+  ip!: string | null;
+  userAgent!: string | null;
+  requestId!: string | null;
+  /** `{field: {before?, after?}}` for each changed field; never secrets. */
+  changes!: Record<string, unknown> | null;
+}
+
+export class AuditLogPageDto {
+  items!: AuditLogDto[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor!: string | null;
+}

@@ -1,0 +1,41 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import {
+  ForbiddenError,
+  IS_PUBLIC_KEY,
+  type Principal,
+  type Role,
+  ROLES_KEY,
+  UnauthenticatedError,
+} from '@lib/common';
+import { AuditService } from '../audit/audit.service';
+
+/**
+ * Last global guard: every route needs a caller unless marked @Public() (401 otherwise), and
+ * @Roles(...) restricts it further (403). Every 403 is audited (CONTRACT §6).
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly audit: AuditService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
+    if (!request.user) throw new UnauthenticatedError('A valid bearer token or API key is required.');
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    if (!roles || roles.includes(request.user.role)) return true;
+    await this.audit.record({
+      action: 'authz.denied',
+      resourceType: 'route',
+      resourceId: `${request.method} ${request.routeOptions.url ?? request.url}`,
+      success: false,
+      errorCode: 'AUTH.FORBIDDEN',
+    });
+    throw new ForbiddenError();
+  }
+}

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { DataSource } from 'typeorm';
+import { appConfig, authConfig } from '@lib/config';
+import { AuditService } from '../audit/audit.service';
+import { PasswordHasher } from './password-hasher';
+import { User } from './user.entity';
+
+const BOOTSTRAP_LOCK = 7_262_024_002;
+const DEV_ADMIN_EMAIL = 'admin@localhost';
+
+/**
+ * First admin (CONTRACT §4): if no admin exists, create one from ADMIN_EMAIL/ADMIN_PASSWORD; in
+ * development without them, admin@localhost with a random password printed once; in production
+ * without them, start without one and warn. Replicas starting together create it once.
+ */
+@Injectable()
+export class AdminBootstrap implements OnApplicationBootstrap {
+  private readonly logger = new Logger(AdminBootstrap.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly hasher: PasswordHasher,
+    private readonly audit: AuditService,
+    @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
+    @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const configured = this.auth.adminEmail && this.auth.adminPassword;
+    if (!configured && this.app.isProduction) {
+      if (!(await this.dataSource.getRepository(User).existsBy({ role: 'admin' }))) {
+        this.logger.warn('No admin exists and ADMIN_EMAIL/ADMIN_PASSWORD are not set: starting without one');
+      }
+      return;
+    }
+    const email = (configured ? this.auth.adminEmail! : DEV_ADMIN_EMAIL).toLowerCase();
+    const password = configured ? this.auth.adminPassword! : randomBytes(18).toString('base64url');
+    const passwordHash = await this.hasher.hash(password);
+    const created = await this.dataSource.transaction(async (em) => {
+      await em.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK]);
+      if (await em.existsBy(User, { role: 'admin' })) return false;
+      if (await em.existsBy(User, { email })) return false;
+      const user = await em.save(em.create(User, { email, passwordHash, role: 'admin' }));
+      await this.audit.record(
+        {
+          action: 'user.created',
+          resourceType: 'user',
+          resourceId: user.id,
+          changes: { email: { after: email }, role: { after: 'admin' } },
+          actor: { type: 'system', id: null },
+        },
+        em,
+      );
+      return true;
+    });
+    if (!created) return;
+    if (configured) this.logger.log(`Created the first admin ${email}`);
+    // Printed once, on purpose: there is no other way to learn it (CONTRACT §4).
+    else
+      this.logger.warn(`Created the first admin ${email} with password ${password} (shown once; change it)`);
+  }
+}

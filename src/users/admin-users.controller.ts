@@ -1,0 +1,75 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiSecurity,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { Roles } from '@lib/common';
+import { AdminUpdateUserDto, CreateUserDto, UserDto, UserListQueryDto, UserPageDto } from './users.dto';
+import { UsersService } from './users.service';
+
+@ApiTags('admin: users')
+@ApiBearerAuth('bearer')
+@ApiSecurity('api-key')
+@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired credentials.' })
+@ApiForbiddenResponse({ description: 'Not an admin.' })
+@Roles('admin')
+@Controller('admin/users')
+export class AdminUsersController {
+  constructor(private readonly users: UsersService) {}
+
+  /** Users, newest first; filter by email substring, role, disabled. */
+  @Get()
+  @ApiOkResponse({ type: UserPageDto })
+  list(@Query() query: UserListQueryDto): Promise<UserPageDto> {
+    return this.users.list(query);
+  }
+
+  @Post()
+  @ApiCreatedResponse({ type: UserDto })
+  @ApiConflictResponse({ description: 'Email already taken (case-insensitive).' })
+  create(@Body() body: CreateUserDto): Promise<UserDto> {
+    return this.users.create(body);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: UserDto })
+  @ApiNotFoundResponse({ description: 'No such user.' })
+  get(@Param('id', new ParseUUIDPipe()) id: string): Promise<UserDto> {
+    return this.users.get(id);
+  }
+
+  /** Change role, status or names. Disabling or changing the role ends the user's sessions. */
+  @Patch(':id')
+  @ApiOkResponse({ type: UserDto })
+  @ApiConflictResponse({ description: 'Would leave no active admin.' })
+  update(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: AdminUpdateUserDto): Promise<UserDto> {
+    return this.users.updateProfile(id, body);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted.' })
+  @ApiConflictResponse({ description: 'Would leave no active admin.' })
+  remove(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+    return this.users.remove(id);
+  }
+}

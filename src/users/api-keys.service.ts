@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, IsNull } from 'typeorm';
+import { RequestValidationError } from '@lib/common';
+import { AuditService } from '../audit/audit.service';
+import { ApiKey } from './api-key.entity';
+import { Authenticator } from './authenticator';
+import { newToken, sha256 } from './secrets';
+import { toApiKeyDto } from './user.mapper';
+import type { ApiKeyDto, CreatedApiKeyDto, CreateApiKeyDto } from './users.dto';
+import { ApiKeyNotFoundError } from './users.errors';
+
+export const API_KEY_PREFIX = 'jsk_';
+// `jsk_` plus 8 characters of the random part: enough to tell keys apart, useless to an attacker.
+const VISIBLE_LENGTH = API_KEY_PREFIX.length + 8;
+
+/** A user's API keys: shown once at creation, stored hashed, revocable (CONTRACT §4). */
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly authenticator: Authenticator,
+    private readonly audit: AuditService,
+  ) {}
+
+  async create(userId: string, input: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
+    const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
+    if (expiresAt && expiresAt.getTime() <= Date.now()) {
+      throw new RequestValidationError([{ field: 'expiresAt', message: 'expiresAt must be in the future' }]);
+    }
+    const key = newToken(API_KEY_PREFIX);
+    return this.dataSource.transaction(async (em) => {
+      const row = em.create(ApiKey, {
+        userId,
+        name: input.name,
+        prefix: key.slice(0, VISIBLE_LENGTH),
+        keyHash: sha256(key),
+        expiresAt,
+      });
+      await em.save(row);
+      await this.audit.record(
+        {
+          action: 'api_key.created',
+          resourceType: 'api_key',
+          resourceId: row.id,
+          changes: { name: { after: row.name } },
+        },
+        em,
+      );
+      return { ...toApiKeyDto(row), key };
+    });
+  }
+
+  async list(userId: string): Promise<{ items: ApiKeyDto[] }> {
+    const keys = await this.dataSource.getRepository(ApiKey).find({
+      where: { userId, revokedAt: IsNull() },
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
+    return { items: keys.map(toApiKeyDto) };
+  }
+
+  /** Another user's key id is "not found", never "forbidden": ids of others are not revealed. */
+  async revoke(userId: string, id: string): Promise<void> {
+    const keyHash = await this.dataSource.transaction(async (em) => {
+      const key = await em.findOneBy(ApiKey, { id, userId, revokedAt: IsNull() });
+      if (!key) throw new ApiKeyNotFoundError();
+      await em.update(ApiKey, { id }, { revokedAt: new Date() });
+      await this.audit.record({ action: 'api_key.revoked', resourceType: 'api_key', resourceId: id }, em);
+      return key.keyHash;
+    });
+    this.authenticator.forgetKey(keyHash);
+  }
+}

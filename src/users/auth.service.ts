@@ -1,0 +1,151 @@
+import { Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter } from 'prom-client';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { afterFailure, type FailureWindow, lockedForSeconds } from './lockout-policy';
+import { LoginFailure } from './login-failure.entity';
+import { PasswordHasher } from './password-hasher';
+import { RefreshToken } from './refresh-token.entity';
+import { sha256 } from './secrets';
+import { type TokenPair, TokenIssuer } from './token-issuer';
+import { User } from './user.entity';
+import { AccountLockedError, InvalidCredentialsError, InvalidRefreshTokenError } from './users.errors';
+
+export const AUTH_LOGINS = 'auth_logins_total';
+
+/** Login with lockout, refresh-token rotation with reuse detection, logout (CONTRACT §4). */
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly hasher: PasswordHasher,
+    private readonly tokens: TokenIssuer,
+    private readonly audit: AuditService,
+    @InjectMetric(AUTH_LOGINS) private readonly logins: Counter<'outcome'>,
+  ) {}
+
+  async login(emailInput: string, password: string): Promise<TokenPair> {
+    const email = emailInput.trim().toLowerCase();
+    const window = await this.dataSource.getRepository(LoginFailure).findOneBy({ email });
+    const lockedSeconds = lockedForSeconds(window, new Date());
+    if (lockedSeconds > 0) {
+      this.logins.inc({ outcome: 'locked' });
+      await this.audit.record({
+        action: 'auth.login.locked',
+        resourceType: 'user',
+        success: false,
+        errorCode: 'AUTH.ACCOUNT_LOCKED',
+        changes: { email: { after: email } },
+      });
+      throw new AccountLockedError(lockedSeconds);
+    }
+    const user = await this.dataSource.getRepository(User).findOneBy({ email });
+    const passwordOk = await this.hasher.verify(password, user?.passwordHash);
+    if (!user || !passwordOk || user.disabled) {
+      await this.recordFailure(email, user?.id ?? null);
+      throw new InvalidCredentialsError();
+    }
+    const pair = await this.dataSource.transaction(async (em) => {
+      await em.delete(LoginFailure, { email });
+      await this.audit.record(
+        {
+          action: 'auth.login.succeeded',
+          resourceType: 'user',
+          resourceId: user.id,
+          actor: { type: 'user', id: user.id },
+        },
+        em,
+      );
+      return this.tokens.issue(em, user);
+    });
+    this.logins.inc({ outcome: 'succeeded' });
+    return pair;
+  }
+
+  /** Rotates a refresh token. Presenting one already rotated revokes its whole family. */
+  async refresh(token: string): Promise<TokenPair> {
+    const outcome = await this.dataSource.transaction(async (em) => {
+      const row = await em.findOne(RefreshToken, {
+        where: { tokenHash: sha256(token) },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!row || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return null;
+      if (row.rotatedAt) {
+        await this.revokeFamily(em, row.familyId);
+        await this.audit.record(
+          {
+            action: 'auth.refresh.reuse_detected',
+            resourceType: 'user',
+            resourceId: row.userId,
+            success: false,
+            errorCode: 'AUTH.INVALID_REFRESH_TOKEN',
+            actor: { type: 'user', id: row.userId },
+          },
+          em,
+        );
+        return null;
+      }
+      const user = await em.findOneBy(User, { id: row.userId });
+      if (!user || user.disabled) return null;
+      await em.update(RefreshToken, { id: row.id }, { rotatedAt: new Date() });
+      return this.tokens.issue(em, user, row.familyId);
+    });
+    // Thrown after the commit, so that a detected reuse stays revoked.
+    if (!outcome) throw new InvalidRefreshTokenError();
+    return outcome;
+  }
+
+  /** Ends the session (the token's family). Unknown tokens are ignored: logout is idempotent. */
+  async logout(token: string): Promise<void> {
+    await this.dataSource.transaction(async (em) => {
+      const row = await em.findOneBy(RefreshToken, { tokenHash: sha256(token) });
+      if (!row) return;
+      await this.revokeFamily(em, row.familyId);
+      await this.audit.record(
+        {
+          action: 'auth.logout',
+          resourceType: 'user',
+          resourceId: row.userId,
+          actor: { type: 'user', id: row.userId },
+        },
+        em,
+      );
+    });
+  }
+
+  private async revokeFamily(em: EntityManager, familyId: string): Promise<void> {
+    await em.update(RefreshToken, { familyId, revokedAt: IsNull() }, { revokedAt: new Date() });
+  }
+
+  /** Counts the failure in the shared store (row-locked, so concurrent replicas add up). */
+  private async recordFailure(email: string, userId: string | null): Promise<void> {
+    await this.dataSource.transaction(async (em) => {
+      await em
+        .createQueryBuilder()
+        .insert()
+        .into(LoginFailure)
+        .values({ email, failures: 0, windowStartedAt: new Date() })
+        .orIgnore()
+        .execute();
+      const current = await em.findOne(LoginFailure, {
+        where: { email },
+        lock: { mode: 'pessimistic_write' },
+      });
+      const next: FailureWindow = afterFailure(current?.failures ? current : null, new Date());
+      await em.update(LoginFailure, { email }, next);
+      await this.audit.record(
+        {
+          action: 'auth.login.failed',
+          resourceType: 'user',
+          resourceId: userId,
+          success: false,
+          errorCode: 'AUTH.INVALID_CREDENTIALS',
+          changes: { email: { after: email } },
+        },
+        em,
+      );
+    });
+    this.logins.inc({ outcome: 'failed' });
+  }
+}

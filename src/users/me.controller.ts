@@ -1,0 +1,82 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiSecurity,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { CurrentPrincipal, type Principal } from '@lib/common';
+import { ApiKeysService } from './api-keys.service';
+import {
+  ApiKeyListDto,
+  ChangePasswordDto,
+  CreateApiKeyDto,
+  CreatedApiKeyDto,
+  UpdateMeDto,
+  UserDto,
+} from './users.dto';
+import { UsersService } from './users.service';
+
+@ApiTags('me')
+@ApiBearerAuth('bearer')
+@ApiSecurity('api-key')
+@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired credentials.' })
+@Controller('users/me')
+export class MeController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly apiKeys: ApiKeysService,
+  ) {}
+
+  /** Your own account. */
+  @Get()
+  @ApiOkResponse({ type: UserDto })
+  get(@CurrentPrincipal() me: Principal): Promise<UserDto> {
+    return this.users.get(me.userId);
+  }
+
+  /** Change your names or phone (role, email and status are not yours to change). */
+  @Patch()
+  @ApiOkResponse({ type: UserDto })
+  update(@CurrentPrincipal() me: Principal, @Body() body: UpdateMeDto): Promise<UserDto> {
+    return this.users.updateProfile(me.userId, body);
+  }
+
+  /** Change your password; all your sessions end. */
+  @Post('password')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Password changed.' })
+  changePassword(@CurrentPrincipal() me: Principal, @Body() body: ChangePasswordDto): Promise<void> {
+    return this.users.changePassword(me.userId, body.currentPassword, body.newPassword);
+  }
+
+  /** Create an API key; the key is shown in this response only. */
+  @Post('api-keys')
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  createApiKey(@CurrentPrincipal() me: Principal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
+    return this.apiKeys.create(me.userId, body);
+  }
+
+  /** Your active API keys (prefixes only). */
+  @Get('api-keys')
+  @ApiOkResponse({ type: ApiKeyListDto })
+  listApiKeys(@CurrentPrincipal() me: Principal): Promise<ApiKeyListDto> {
+    return this.apiKeys.list(me.userId);
+  }
+
+  /** Revoke one of your API keys. */
+  @Delete('api-keys/:id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Revoked.' })
+  @ApiNotFoundResponse({ description: 'No such key of yours.' })
+  revokeApiKey(
+    @CurrentPrincipal() me: Principal,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<void> {
+    return this.apiKeys.revoke(me.userId, id);
+  }
+}

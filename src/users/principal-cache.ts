@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import type { Role } from '@lib/common';
+import { User } from './user.entity';
+
+/**
+ * What a token is checked against on every request: is the user still active, with which role,
+ * and which session version. Cached per user for at most TTL_MS, so a disable, role or password
+ * change reaches every replica within that time (CONTRACT §4: 30 s) at the cost of one indexed
+ * read per user per TTL, not one per request.
+ */
+export const TTL_MS = 10_000;
+
+export interface AccountState {
+  role: Role;
+  disabled: boolean;
+  sessionVersion: number;
+}
+
+@Injectable()
+export class PrincipalCache {
+  private readonly entries = new Map<string, { state: AccountState | null; expiresAt: number }>();
+
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  async get(userId: string): Promise<AccountState | null> {
+    const now = Date.now();
+    const hit = this.entries.get(userId);
+    if (hit && hit.expiresAt > now) return hit.state;
+    const user = await this.users.findOne({
+      where: { id: userId },
+      select: { id: true, role: true, disabled: true, sessionVersion: true },
+    });
+    const state = user
+      ? { role: user.role, disabled: user.disabled, sessionVersion: user.sessionVersion }
+      : null;
+    if (this.entries.size > 100_000) this.entries.clear();
+    this.entries.set(userId, { state, expiresAt: now + TTL_MS });
+    return state;
+  }
+
+  /** This replica sees its own changes at once; others within TTL_MS. */
+  forget(userId: string): void {
+    this.entries.delete(userId);
+  }
+}

@@ -1,0 +1,57 @@
+import { Module } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { JwtModule } from '@nestjs/jwt';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { makeCounterProvider } from '@willsoto/nestjs-prometheus';
+import { authConfig, databaseConfig } from '@lib/config';
+import { AuditModule } from '../audit/audit.module';
+import { AccessGuard } from './access.guard';
+import { AdminBootstrap } from './admin-bootstrap';
+import { AdminUsersController } from './admin-users.controller';
+import { ApiKey } from './api-key.entity';
+import { ApiKeysService } from './api-keys.service';
+import { AuthController } from './auth.controller';
+import { AUTH_LOGINS, AuthService } from './auth.service';
+import { AuthenticationGuard } from './authentication.guard';
+import { Authenticator } from './authenticator';
+import { resolveJwtSecret } from './jwt-secret';
+import { LoginFailure } from './login-failure.entity';
+import { MeController } from './me.controller';
+import { PasswordHasher } from './password-hasher';
+import { PrincipalCache } from './principal-cache';
+import { RefreshToken } from './refresh-token.entity';
+import { TokenIssuer } from './token-issuer';
+import { User } from './user.entity';
+import { UsersService } from './users.service';
+
+/** Users, authentication (JWT, refresh tokens, API keys), roles (CONTRACT §4). */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([User, RefreshToken, ApiKey, LoginFailure]),
+    AuditModule,
+    JwtModule.registerAsync({
+      inject: [authConfig.KEY, databaseConfig.KEY],
+      useFactory: (auth: ConfigType<typeof authConfig>, db: ConfigType<typeof databaseConfig>) => ({
+        secret: resolveJwtSecret(auth.jwtSecret, db.dataDir),
+        signOptions: { algorithm: 'HS256' },
+        verifyOptions: { algorithms: ['HS256'] },
+      }),
+    }),
+  ],
+  controllers: [AuthController, MeController, AdminUsersController],
+  providers: [
+    AuthService,
+    UsersService,
+    ApiKeysService,
+    PasswordHasher,
+    TokenIssuer,
+    PrincipalCache,
+    Authenticator,
+    AuthenticationGuard,
+    AccessGuard,
+    AdminBootstrap,
+    makeCounterProvider({ name: AUTH_LOGINS, help: 'Login attempts by outcome.', labelNames: ['outcome'] }),
+  ],
+  exports: [AuthenticationGuard, AccessGuard],
+})
+export class UsersModule {}

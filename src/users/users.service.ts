@@ -1,0 +1,165 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { decodeCursor, type Page, toPage } from '@lib/common';
+import { keysetPage } from '@lib/database';
+import { AuditService } from '../audit/audit.service';
+import { removesLastAdmin } from './admin-rule';
+import { PasswordHasher } from './password-hasher';
+import { PrincipalCache } from './principal-cache';
+import { RefreshToken } from './refresh-token.entity';
+import { User } from './user.entity';
+import { toUserDto } from './user.mapper';
+import type { AdminUpdateUserDto, CreateUserDto, UpdateMeDto, UserDto, UserListQueryDto } from './users.dto';
+import { EmailTakenError, LastAdminError, UserNotFoundError, WrongPasswordError } from './users.errors';
+
+// Serialises changes to who is an admin, so two admins cannot demote each other at once.
+const ADMIN_CHANGES_LOCK = 7_262_024_002;
+
+type Changes = Record<string, { before?: unknown; after?: unknown }>;
+
+/** Own-account and admin use cases on users (CONTRACT §4); every mutation is audited with it. */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly hasher: PasswordHasher,
+    private readonly accounts: PrincipalCache,
+    private readonly audit: AuditService,
+  ) {}
+
+  async get(id: string): Promise<UserDto> {
+    const user = await this.dataSource.getRepository(User).findOneBy({ id });
+    if (!user) throw new UserNotFoundError();
+    return toUserDto(user);
+  }
+
+  async list(query: UserListQueryDto): Promise<Page<UserDto>> {
+    const qb = this.dataSource.getRepository(User).createQueryBuilder('u');
+    if (query.email)
+      qb.andWhere('u.email LIKE :email', { email: `%${escapeLike(query.email.toLowerCase())}%` });
+    if (query.role) qb.andWhere('u.role = :role', { role: query.role });
+    if (query.disabled !== undefined) qb.andWhere('u.disabled = :disabled', { disabled: query.disabled });
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const rows = await keysetPage(qb, 'u', query.limit, after).getMany();
+    return toPage(rows, query.limit, toUserDto);
+  }
+
+  async create(input: CreateUserDto): Promise<UserDto> {
+    const passwordHash = await this.hasher.hash(input.password);
+    return this.dataSource.transaction(async (em) => {
+      const email = input.email.trim().toLowerCase();
+      if (await em.existsBy(User, { email })) throw new EmailTakenError();
+      const user = em.create(User, {
+        email,
+        passwordHash,
+        role: input.role,
+        firstName: input.firstName ?? null,
+        lastName: input.lastName ?? null,
+      });
+      await em.save(user);
+      await this.audit.record(
+        {
+          action: 'user.created',
+          resourceType: 'user',
+          resourceId: user.id,
+          changes: { email: { after: email }, role: { after: input.role } },
+        },
+        em,
+      );
+      return toUserDto(user);
+    });
+  }
+
+  async updateProfile(id: string, input: UpdateMeDto | AdminUpdateUserDto): Promise<UserDto> {
+    return this.dataSource
+      .transaction(async (em) => {
+        await em.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGES_LOCK]);
+        const user = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+        if (!user) throw new UserNotFoundError();
+        const before = { role: user.role, disabled: user.disabled };
+        const changes: Changes = {};
+        for (const [field, value] of Object.entries(input) as [keyof User, unknown][]) {
+          if (value === undefined || user[field] === value) continue;
+          changes[field] = { before: user[field], after: value };
+          Object.assign(user, { [field]: value });
+        }
+        if (removesLastAdmin(before, user, await this.otherActiveAdmins(em, id))) throw new LastAdminError();
+        const securityChange = 'role' in changes || 'disabled' in changes;
+        if (securityChange) await this.endSessions(em, user);
+        await em.save(user);
+        if (Object.keys(changes).length > 0) {
+          await this.audit.record(
+            { action: updateAction(changes), resourceType: 'user', resourceId: id, changes },
+            em,
+          );
+        }
+        return toUserDto(user);
+      })
+      .finally(() => this.accounts.forget(id));
+  }
+
+  async changePassword(id: string, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await this.dataSource.getRepository(User).findOneBy({ id });
+    if (!user || !(await this.hasher.verify(currentPassword, user.passwordHash))) {
+      await this.audit.record({
+        action: 'user.password_changed',
+        resourceType: 'user',
+        resourceId: id,
+        success: false,
+        errorCode: 'USERS.WRONG_PASSWORD',
+      });
+      throw new WrongPasswordError();
+    }
+    user.passwordHash = await this.hasher.hash(newPassword);
+    await this.dataSource.transaction(async (em) => {
+      await this.endSessions(em, user);
+      await em.save(user);
+      await this.audit.record({ action: 'user.password_changed', resourceType: 'user', resourceId: id }, em);
+    });
+    this.accounts.forget(id);
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.dataSource.transaction(async (em) => {
+      await em.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGES_LOCK]);
+      const user = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!user) throw new UserNotFoundError();
+      if (removesLastAdmin(user, null, await this.otherActiveAdmins(em, id))) throw new LastAdminError();
+      await em.delete(User, { id });
+      await this.audit.record(
+        {
+          action: 'user.deleted',
+          resourceType: 'user',
+          resourceId: id,
+          changes: { email: { before: user.email } },
+        },
+        em,
+      );
+    });
+    this.accounts.forget(id);
+  }
+
+  /** Disable, role or password change: refresh tokens die now, access tokens at the next check. */
+  private async endSessions(em: EntityManager, user: User): Promise<void> {
+    user.sessionVersion += 1;
+    await em.update(RefreshToken, { userId: user.id, revokedAt: IsNull() }, { revokedAt: new Date() });
+  }
+
+  private otherActiveAdmins(em: EntityManager, id: string): Promise<number> {
+    return em
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .where("u.role = 'admin' AND NOT u.disabled AND u.id <> :id", { id })
+      .getCount();
+  }
+}
+
+function updateAction(changes: Changes): string {
+  if ('disabled' in changes) return changes.disabled.after ? 'user.disabled' : 'user.enabled';
+  if ('role' in changes) return 'user.role_changed';
+  return 'user.updated';
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

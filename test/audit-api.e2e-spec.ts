@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { loginAdmin, newUser, type Session } from './support/auth';
+import { startTestApp, type TestApp } from './support/test-app';
+
+interface Row {
+  id: string;
+  at: string;
+  actorType: string;
+  actorId: string | null;
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  success: boolean;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  changes: Record<string, unknown> | null;
+}
+
+describe('audit trail over HTTP (CONTRACT §6)', () => {
+  let t: TestApp;
+  let admin: Session;
+  let adminId: string;
+  beforeAll(async () => {
+    t = await startTestApp();
+    admin = await loginAdmin(t.app);
+    adminId = (await t.app.inject({ method: 'GET', url: '/v1/users/me', headers: admin.headers })).json<{
+      id: string;
+    }>().id;
+  });
+  afterAll(() => t.close());
+
+  const query = async (qs: string) => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/v1/admin/audit-logs?${qs}`,
+      headers: admin.headers,
+    });
+    expect(res.statusCode).toBe(200);
+    return res.json<{ items: Row[]; nextCursor: string | null }>();
+  };
+
+  it('records a mutation with actor, ip, user agent, request id and changes, and never the password', async () => {
+    const requestId = `audit-${randomUUID()}`;
+    const password = `secret-${randomUUID()}`;
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/admin/users',
+      headers: { ...admin.headers, 'x-request-id': requestId, 'user-agent': 'audit-test/1.0' },
+      payload: { email: `a-${randomUUID()}@test.local`, password, role: 'user' },
+      remoteAddress: '203.0.113.7',
+    });
+    expect(res.statusCode).toBe(201);
+    const { items } = await query(`requestId=${requestId}`);
+    expect(items).toEqual([
+      expect.objectContaining({
+        actorType: 'user',
+        actorId: adminId,
+        action: 'user.created',
+        resourceType: 'user',
+        resourceId: res.json<{ id: string }>().id,
+        success: true,
+        ip: '203.0.113.7',
+        userAgent: 'audit-test/1.0',
+        requestId,
+      }),
+    ]);
+    const everything = await t.app
+      .get(DataSource)
+      .query<{ row: string }[]>('SELECT row_to_json(a)::text AS row FROM audit_logs a');
+    for (const { row } of everything) expect(row).not.toContain(password);
+  });
+
+  it('records API-key callers as apikey actors', async () => {
+    const user = await newUser(t.app, admin);
+    const key = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/users/me/api-keys',
+        headers: user.headers,
+        payload: { name: 'k' },
+      })
+    ).json<{ id: string; key: string }>();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/users/me/api-keys',
+      headers: { 'x-api-key': key.key },
+      payload: { name: 'made-by-key' },
+    });
+    expect(res.statusCode).toBe(201);
+    const { items } = await query(`action=api_key.created&resourceId=${res.json<{ id: string }>().id}`);
+    expect(items).toEqual([expect.objectContaining({ actorType: 'apikey', actorId: user.id })]);
+  });
+
+  it('filters by actor, success and time, newest first', async () => {
+    const user = await newUser(t.app, admin);
+    await t.app.inject({ method: 'GET', url: '/v1/admin/users', headers: user.headers });
+    const denied = await query(`actorId=${user.id}&success=false`);
+    expect(denied.items.map((r) => r.action)).toEqual(['authz.denied']);
+    const future = await query(`from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    expect(future.items).toEqual([]);
+    const all = await query('limit=100');
+    const times = all.items.map((r) => r.at);
+    expect([...times].sort().reverse()).toEqual(times);
+  });
+
+  it('has no route that changes or deletes audit rows', async () => {
+    const [{ id }] = (await query('limit=1')).items;
+    for (const method of ['PUT', 'PATCH', 'DELETE'] as const) {
+      const res = await t.app.inject({
+        method,
+        url: `/v1/admin/audit-logs/${id}`,
+        headers: admin.headers,
+        payload: {},
+      });
+      expect(res.statusCode).toBe(404);
+    }
+  });
+
+  it('rejects bad filters with 400', async () => {
+    for (const qs of ['actorId=nope', 'success=maybe', 'from=yesterday', 'limit=0', 'cursor=%%%']) {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/v1/admin/audit-logs?${qs}`,
+        headers: admin.headers,
+      });
+      expect(`${qs} ${res.statusCode}`).toBe(`${qs} 400`);
+    }
+  });
+});

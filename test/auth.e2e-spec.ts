@@ -1,0 +1,277 @@
+import { createHmac } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { login, loginAdmin, newUser, type Session } from './support/auth';
+import { startTestApp, type TestApp } from './support/test-app';
+import { BASE_TEST_ENV } from './support/test-env';
+
+const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const sign = (header: object, claims: object, secret = BASE_TEST_ENV.JWT_SECRET, alg = 'sha256') => {
+  const body = `${b64(header)}.${b64(claims)}`;
+  return `${body}.${createHmac(alg, secret).update(body).digest('base64url')}`;
+};
+const claimsOf = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+
+describe('authentication (CONTRACT §4)', () => {
+  let t: TestApp;
+  let admin: Session;
+  const me = (headers: Record<string, string>) =>
+    t.app.inject({ method: 'GET', url: '/v1/users/me', headers });
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    admin = await loginAdmin(t.app);
+  });
+  afterAll(() => t.close());
+
+  describe('login', () => {
+    it('returns a token pair; the access token is HS256 with sub, role, jti', async () => {
+      const user = await newUser(t.app, admin);
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: user.email.toUpperCase(), password: user.password },
+      });
+      expect(res.statusCode).toBe(200);
+      const body = res.json<Record<string, unknown>>();
+      expect(body).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
+      const token = body.accessToken as string;
+      expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString())).toMatchObject({
+        alg: 'HS256',
+      });
+      expect(claimsOf(token)).toMatchObject({ sub: user.id, role: 'user', jti: expect.any(String) });
+      const profile = await me({ authorization: `Bearer ${token}` });
+      expect(profile.statusCode).toBe(200);
+      expect(profile.json()).toMatchObject({ id: user.id, email: user.email, role: 'user' });
+      expect(profile.body).not.toMatch(/password|hash|sessionVersion/i);
+    });
+
+    it('answers unknown email, wrong password and disabled account the same way', async () => {
+      const user = await newUser(t.app, admin);
+      const disabled = await newUser(t.app, admin);
+      await t.app.inject({
+        method: 'PATCH',
+        url: `/v1/admin/users/${disabled.id}`,
+        headers: admin.headers,
+        payload: { disabled: true },
+      });
+      const attempts = [
+        { email: 'nobody-here@test.local', password: 'whatever-password' },
+        { email: user.email, password: 'wrong-password-123' },
+        { email: disabled.email, password: disabled.password },
+      ];
+      const bodies = [];
+      for (const payload of attempts) {
+        const res = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload });
+        expect(res.statusCode).toBe(401);
+        expect(res.headers['www-authenticate']).toBe('Bearer');
+        const { requestId: _r, ...rest } = res.json<Record<string, unknown>>();
+        bodies.push(rest);
+      }
+      expect(bodies[1]).toEqual(bodies[0]);
+      expect(bodies[2]).toEqual(bodies[0]);
+    });
+
+    it('locks an account after 5 failures: 429 with Retry-After, even with the right password', async () => {
+      const user = await newUser(t.app, admin);
+      for (let i = 0; i < 5; i++) {
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/v1/auth/login',
+          payload: { email: user.email, password: `wrong-password-${i}` },
+        });
+        expect(res.statusCode).toBe(401);
+      }
+      const locked = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: user.email, password: user.password },
+      });
+      expect(locked.statusCode).toBe(429);
+      expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
+      expect(locked.json()).toMatchObject({ code: 'AUTH.ACCOUNT_LOCKED' });
+      const rows = await t.app
+        .get(DataSource)
+        .query<{ action: string; success: boolean }[]>(
+          "SELECT action, success FROM audit_logs WHERE action LIKE 'auth.login.%' AND changes->'email'->>'after' = $1 ORDER BY at",
+          [user.email],
+        );
+      expect(rows.map((r) => r.action)).toEqual([...Array(5).fill('auth.login.failed'), 'auth.login.locked']);
+    });
+
+    it('rejects a body with unknown fields or a non-email', async () => {
+      for (const payload of [
+        { email: 'a@b.co', password: 'x', role: 'admin' },
+        { email: 'nope', password: 'x' },
+      ]) {
+        const res = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload });
+        expect(res.statusCode).toBe(400);
+      }
+    });
+  });
+
+  describe('access tokens', () => {
+    let user: Awaited<ReturnType<typeof newUser>>;
+    beforeAll(async () => {
+      user = await newUser(t.app, admin);
+    });
+
+    const now = () => Math.floor(Date.now() / 1000);
+
+    it('refuses a missing, malformed or garbage token with 401 and WWW-Authenticate', async () => {
+      for (const authorization of [
+        undefined,
+        'Bearer',
+        'Bearer abc.def.ghi',
+        'Basic dXNlcjpwYXNz',
+        user.accessToken,
+      ]) {
+        const res = await me(authorization ? { authorization } : {});
+        expect(res.statusCode).toBe(401);
+        expect(res.headers['www-authenticate']).toBe('Bearer');
+      }
+    });
+
+    it('refuses alg=none, another algorithm, a bad signature and an expired token', async () => {
+      const claims = { ...claimsOf(user.accessToken) };
+      const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`;
+      const hs512 = sign({ alg: 'HS512', typ: 'JWT' }, claims, BASE_TEST_ENV.JWT_SECRET, 'sha512');
+      const [h, p, s] = user.accessToken.split('.');
+      const tampered = `${h}.${b64({ ...claims, role: 'admin' })}.${s}`;
+      const forged = sign({ alg: 'HS256', typ: 'JWT' }, claims, 'another-secret-that-is-long-enough-000');
+      const expired = sign({ alg: 'HS256', typ: 'JWT' }, { ...claims, iat: now() - 3600, exp: now() - 60 });
+      for (const token of [none, hs512, tampered, forged, expired, `${h}.${p}`]) {
+        expect((await me({ authorization: `Bearer ${token}` })).statusCode).toBe(401);
+      }
+      // The same claims, properly signed, pass: the refusals above are about the token, not the user.
+      const good = sign({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: now() + 60 });
+      expect((await me({ authorization: `Bearer ${good}` })).statusCode).toBe(200);
+    });
+  });
+
+  describe('refresh tokens', () => {
+    it('rotate: the new pair works, the old refresh token does not', async () => {
+      const user = await newUser(t.app, admin);
+      const first = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/refresh',
+        payload: { refreshToken: user.refreshToken },
+      });
+      expect(first.statusCode).toBe(200);
+      const pair = first.json<{ accessToken: string; refreshToken: string }>();
+      expect(pair.refreshToken).not.toBe(user.refreshToken);
+      expect((await me({ authorization: `Bearer ${pair.accessToken}` })).statusCode).toBe(200);
+    });
+
+    it('replaying a rotated token revokes the whole family (theft detection)', async () => {
+      const user = await newUser(t.app, admin);
+      const refresh = (refreshToken: string) =>
+        t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken } });
+      const rotated = (await refresh(user.refreshToken)).json<{ refreshToken: string }>();
+      const replay = await refresh(user.refreshToken);
+      expect(replay.statusCode).toBe(401);
+      expect((await refresh(rotated.refreshToken)).statusCode).toBe(401);
+      const rows = await t.app
+        .get(DataSource)
+        .query<{ c: number }[]>(
+          "SELECT count(*)::int AS c FROM audit_logs WHERE action = 'auth.refresh.reuse_detected' AND resource_id = $1",
+          [user.id],
+        );
+      expect(rows[0].c).toBe(1);
+    });
+
+    it('unknown and logged-out tokens are refused; logout is 204', async () => {
+      const user = await newUser(t.app, admin);
+      const unknown = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/refresh',
+        payload: { refreshToken: 'jsr_not-a-real-token' },
+      });
+      expect(unknown.statusCode).toBe(401);
+      const out = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/logout',
+        payload: { refreshToken: user.refreshToken },
+      });
+      expect(out.statusCode).toBe(204);
+      const after = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/refresh',
+        payload: { refreshToken: user.refreshToken },
+      });
+      expect(after.statusCode).toBe(401);
+    });
+
+    it('only a hash of each refresh token is stored', async () => {
+      const user = await newUser(t.app, admin);
+      const rows = await t.app
+        .get(DataSource)
+        .query<{ token_hash: string }[]>('SELECT token_hash FROM refresh_tokens WHERE user_id = $1', [
+          user.id,
+        ]);
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows) expect(row.token_hash).not.toContain(user.refreshToken.slice(4, 20));
+    });
+  });
+
+  describe('invalidation (disable, role change, password change)', () => {
+    it('disabling a user kills their access and refresh tokens at once', async () => {
+      const user = await newUser(t.app, admin);
+      const res = await t.app.inject({
+        method: 'PATCH',
+        url: `/v1/admin/users/${user.id}`,
+        headers: admin.headers,
+        payload: { disabled: true },
+      });
+      expect(res.statusCode).toBe(200);
+      expect((await me(user.headers)).statusCode).toBe(401);
+      const refresh = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/refresh',
+        payload: { refreshToken: user.refreshToken },
+      });
+      expect(refresh.statusCode).toBe(401);
+    });
+
+    it('a role change invalidates the old token; a new login carries the new role', async () => {
+      const user = await newUser(t.app, admin);
+      await t.app.inject({
+        method: 'PATCH',
+        url: `/v1/admin/users/${user.id}`,
+        headers: admin.headers,
+        payload: { role: 'admin' },
+      });
+      expect((await me(user.headers)).statusCode).toBe(401);
+      const fresh = await login(t.app, user.email, user.password);
+      expect(claimsOf(fresh.accessToken).role).toBe('admin');
+    });
+
+    it('changing the password ends every session; the wrong current password is a 400', async () => {
+      const user = await newUser(t.app, admin);
+      const wrong = await t.app.inject({
+        method: 'POST',
+        url: '/v1/users/me/password',
+        headers: user.headers,
+        payload: { currentPassword: 'not-my-password', newPassword: 'a-brand-new-password' },
+      });
+      expect(wrong.statusCode).toBe(400);
+      const weak = await t.app.inject({
+        method: 'POST',
+        url: '/v1/users/me/password',
+        headers: user.headers,
+        payload: { currentPassword: user.password, newPassword: 'short' },
+      });
+      expect(weak.statusCode).toBe(400);
+      const ok = await t.app.inject({
+        method: 'POST',
+        url: '/v1/users/me/password',
+        headers: user.headers,
+        payload: { currentPassword: user.password, newPassword: 'a-brand-new-password' },
+      });
+      expect(ok.statusCode).toBe(204);
+      expect((await me(user.headers)).statusCode).toBe(401);
+      await expect(login(t.app, user.email, user.password)).rejects.toThrow(/401/);
+      await expect(login(t.app, user.email, 'a-brand-new-password')).resolves.toBeDefined();
+    });
+  });
+});

@@ -1,0 +1,52 @@
+import { startTestApp, type TestApp } from './support/test-app';
+
+// The only routes anyone may call without credentials (STYLE: secure by default).
+const PUBLIC = new Set([
+  'GET /health/live',
+  'GET /health/ready',
+  'GET /metrics',
+  'POST /v1/auth/login',
+  'POST /v1/auth/refresh',
+  'POST /v1/auth/logout',
+]);
+
+describe('route inventory', () => {
+  let t: TestApp;
+  let routes: { method: string; path: string }[];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs-json' })).json<{
+      paths: Record<string, Record<string, unknown>>;
+    }>();
+    routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => ({ method: method.toUpperCase(), path })),
+    );
+  });
+  afterAll(() => t.close());
+
+  it('every documented route needs credentials unless it is on the public list', async () => {
+    expect(routes.length).toBeGreaterThan(15);
+    for (const { method, path } of routes) {
+      const url = path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000');
+      const res = await t.app.inject({
+        method: method as 'GET',
+        url,
+        payload: method === 'GET' ? undefined : {},
+      });
+      const key = `${method} ${path}`;
+      if (PUBLIC.has(key)) expect(`${key} ${res.statusCode}`).not.toBe(`${key} 401`);
+      else expect(`${key} ${res.statusCode}`).toBe(`${key} 401`);
+    }
+  });
+
+  it('every documented route is served', () => {
+    const fastify = t.app.getHttpAdapter().getInstance();
+    for (const r of routes) {
+      const url = r.path.replace(/\{([^}]+)\}/g, ':$1');
+      expect(`${r.method} ${url} ${fastify.hasRoute({ method: r.method, url })}`).toBe(
+        `${r.method} ${url} true`,
+      );
+    }
+  });
+});

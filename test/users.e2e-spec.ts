@@ -1,0 +1,293 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { login, loginAdmin, newUser, type Session } from './support/auth';
+import { startTestApp, type TestApp } from './support/test-app';
+
+describe('users, API keys and roles (CONTRACT §4)', () => {
+  let t: TestApp;
+  let admin: Session;
+  beforeAll(async () => {
+    t = await startTestApp();
+    admin = await loginAdmin(t.app);
+  });
+  afterAll(() => t.close());
+
+  describe('own account', () => {
+    it('PATCH /v1/users/me changes names and phone, and nothing else', async () => {
+      const user = await newUser(t.app, admin);
+      const ok = await t.app.inject({
+        method: 'PATCH',
+        url: '/v1/users/me',
+        headers: user.headers,
+        payload: { firstName: 'Ada', lastName: 'Lovelace', phone: '+44 20-7946 09' },
+      });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.json()).toMatchObject({
+        firstName: 'Ada',
+        lastName: 'Lovelace',
+        phone: '+44 20-7946 09',
+        role: 'user',
+      });
+    });
+
+    it.each([
+      [{ role: 'admin' }],
+      [{ disabled: true }],
+      [{ email: 'new@test.local' }],
+      [{ phone: 'call me maybe' }],
+      [{ firstName: 'x'.repeat(101) }],
+    ])('rejects %j with 400 and changes nothing (mass assignment)', async (payload) => {
+      const user = await newUser(t.app, admin);
+      const res = await t.app.inject({
+        method: 'PATCH',
+        url: '/v1/users/me',
+        headers: user.headers,
+        payload,
+      });
+      expect(res.statusCode).toBe(400);
+      const after = await t.app.inject({ method: 'GET', url: '/v1/users/me', headers: user.headers });
+      expect(after.json()).toMatchObject({
+        role: 'user',
+        disabled: false,
+        email: user.email,
+        firstName: null,
+      });
+    });
+  });
+
+  describe('API keys', () => {
+    it('are shown once, work as their owner, list without secrets, and die when revoked', async () => {
+      const user = await newUser(t.app, admin);
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/v1/users/me/api-keys',
+        headers: user.headers,
+        payload: { name: 'ci' },
+      });
+      expect(created.statusCode).toBe(201);
+      const key = created.json<{ id: string; key: string; prefix: string; name: string }>();
+      expect(key.key.startsWith(key.prefix)).toBe(true);
+      expect(key).toMatchObject({ name: 'ci', expiresAt: null });
+
+      const asKey = await t.app.inject({
+        method: 'GET',
+        url: '/v1/users/me',
+        headers: { 'x-api-key': key.key },
+      });
+      expect(asKey.statusCode).toBe(200);
+      expect(asKey.json()).toMatchObject({ id: user.id });
+
+      const list = await t.app.inject({ method: 'GET', url: '/v1/users/me/api-keys', headers: user.headers });
+      expect(list.json()).toEqual({ items: [expect.objectContaining({ id: key.id, prefix: key.prefix })] });
+      expect(list.body).not.toContain(key.key);
+      const stored = await t.app
+        .get(DataSource)
+        .query<{ key_hash: string }[]>('SELECT key_hash FROM api_keys WHERE id = $1', [key.id]);
+      expect(stored[0].key_hash).not.toContain(key.key.slice(key.prefix.length));
+
+      const revoked = await t.app.inject({
+        method: 'DELETE',
+        url: `/v1/users/me/api-keys/${key.id}`,
+        headers: user.headers,
+      });
+      expect(revoked.statusCode).toBe(204);
+      const after = await t.app.inject({
+        method: 'GET',
+        url: '/v1/users/me',
+        headers: { 'x-api-key': key.key },
+      });
+      expect(after.statusCode).toBe(401);
+    });
+
+    it("another user's key is not found, and stays valid", async () => {
+      const owner = await newUser(t.app, admin);
+      const other = await newUser(t.app, admin);
+      const key = (
+        await t.app.inject({
+          method: 'POST',
+          url: '/v1/users/me/api-keys',
+          headers: owner.headers,
+          payload: { name: 'k' },
+        })
+      ).json<{ id: string; key: string }>();
+      const res = await t.app.inject({
+        method: 'DELETE',
+        url: `/v1/users/me/api-keys/${key.id}`,
+        headers: other.headers,
+      });
+      expect(res.statusCode).toBe(404);
+      expect(
+        (await t.app.inject({ method: 'GET', url: '/v1/users/me', headers: { 'x-api-key': key.key } }))
+          .statusCode,
+      ).toBe(200);
+    });
+
+    it('refuses an expiry in the past, and an expired key does not authenticate', async () => {
+      const user = await newUser(t.app, admin);
+      const past = await t.app.inject({
+        method: 'POST',
+        url: '/v1/users/me/api-keys',
+        headers: user.headers,
+        payload: { name: 'old', expiresAt: '2020-01-01T00:00:00Z' },
+      });
+      expect(past.statusCode).toBe(400);
+      const soon = (
+        await t.app.inject({
+          method: 'POST',
+          url: '/v1/users/me/api-keys',
+          headers: user.headers,
+          payload: { name: 'soon', expiresAt: new Date(Date.now() + 1500).toISOString() },
+        })
+      ).json<{ key: string }>();
+      await new Promise((resolve) => setTimeout(resolve, 1600));
+      expect(
+        (await t.app.inject({ method: 'GET', url: '/v1/users/me', headers: { 'x-api-key': soon.key } }))
+          .statusCode,
+      ).toBe(401);
+    });
+  });
+
+  describe('admin', () => {
+    it('a user gets 403 on every admin route, and each denial is audited', async () => {
+      const user = await newUser(t.app, admin);
+      const routes = [
+        ['GET', '/v1/admin/users'],
+        ['POST', '/v1/admin/users'],
+        ['GET', `/v1/admin/users/${user.id}`],
+        ['PATCH', `/v1/admin/users/${user.id}`],
+        ['DELETE', `/v1/admin/users/${user.id}`],
+        ['GET', '/v1/admin/audit-logs'],
+      ] as const;
+      for (const [method, url] of routes) {
+        const res = await t.app.inject({
+          method,
+          url,
+          headers: user.headers,
+          payload: method === 'GET' ? undefined : {},
+        });
+        expect(`${method} ${url} ${res.statusCode}`).toBe(`${method} ${url} 403`);
+      }
+      const rows = await t.app
+        .get(DataSource)
+        .query<{ c: number }[]>(
+          "SELECT count(*)::int AS c FROM audit_logs WHERE action = 'authz.denied' AND actor_id = $1 AND NOT success",
+          [user.id],
+        );
+      expect(rows[0].c).toBe(routes.length);
+    });
+
+    it('creates users (409 on a duplicate email in any case), lists with filters, gets and deletes', async () => {
+      const email = `Mixed-${randomUUID()}@Test.Local`;
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/v1/admin/users',
+        headers: admin.headers,
+        payload: { email, password: 'long-enough-password', role: 'user', firstName: 'Grace' },
+      });
+      expect(created.statusCode).toBe(201);
+      const user = created.json<{ id: string; email: string }>();
+      expect(user.email).toBe(email.toLowerCase());
+      expect(created.body).not.toMatch(/password/i);
+
+      const dup = await t.app.inject({
+        method: 'POST',
+        url: '/v1/admin/users',
+        headers: admin.headers,
+        payload: { email: email.toUpperCase(), password: 'long-enough-password', role: 'user' },
+      });
+      expect(dup.statusCode).toBe(409);
+
+      const found = await t.app.inject({
+        method: 'GET',
+        url: `/v1/admin/users?email=${encodeURIComponent(email.slice(0, 20))}&role=user&disabled=false`,
+        headers: admin.headers,
+      });
+      expect(found.json<{ items: { id: string }[] }>().items.map((u) => u.id)).toEqual([user.id]);
+
+      expect(
+        (await t.app.inject({ method: 'GET', url: `/v1/admin/users/${user.id}`, headers: admin.headers }))
+          .statusCode,
+      ).toBe(200);
+      expect(
+        (await t.app.inject({ method: 'DELETE', url: `/v1/admin/users/${user.id}`, headers: admin.headers }))
+          .statusCode,
+      ).toBe(204);
+      expect(
+        (await t.app.inject({ method: 'GET', url: `/v1/admin/users/${user.id}`, headers: admin.headers }))
+          .statusCode,
+      ).toBe(404);
+      expect(
+        (await t.app.inject({ method: 'GET', url: '/v1/admin/users/not-a-uuid', headers: admin.headers }))
+          .statusCode,
+      ).toBe(400);
+    });
+
+    it('paginates the user list newest first without duplicates', async () => {
+      for (let i = 0; i < 5; i++) await newUser(t.app, admin);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const url: string = `/v1/admin/users?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+        const page = (await t.app.inject({ method: 'GET', url, headers: admin.headers })).json<{
+          items: { id: string; createdAt: string }[];
+          nextCursor: string | null;
+        }>();
+        seen.push(...page.items.map((u) => u.id));
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor && pages < 100);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen.length).toBeGreaterThanOrEqual(6);
+      const bad = await t.app.inject({
+        method: 'GET',
+        url: '/v1/admin/users?cursor=garbage',
+        headers: admin.headers,
+      });
+      expect(bad.statusCode).toBe(400);
+      const huge = await t.app.inject({
+        method: 'GET',
+        url: '/v1/admin/users?limit=1000',
+        headers: admin.headers,
+      });
+      expect(huge.statusCode).toBe(400);
+    });
+
+    it('will not demote, disable or delete the last active admin', async () => {
+      const store = await startTestApp({
+        env: { ADMIN_EMAIL: 'solo@test.local', ADMIN_PASSWORD: 'solo-admin-password' },
+      });
+      try {
+        const solo = await login(store.app, 'solo@test.local', 'solo-admin-password');
+        const id = (
+          await store.app.inject({ method: 'GET', url: '/v1/users/me', headers: solo.headers })
+        ).json<{
+          id: string;
+        }>().id;
+        for (const [method, payload] of [
+          ['PATCH', { role: 'user' }],
+          ['PATCH', { disabled: true }],
+          ['DELETE', undefined],
+        ] as const) {
+          const res = await store.app.inject({
+            method,
+            url: `/v1/admin/users/${id}`,
+            headers: solo.headers,
+            payload,
+          });
+          expect(res.statusCode).toBe(409);
+        }
+        const second = await newUser(store.app, solo, 'admin');
+        const demote = await store.app.inject({
+          method: 'PATCH',
+          url: `/v1/admin/users/${id}`,
+          headers: second.headers,
+          payload: { role: 'user' },
+        });
+        expect(demote.statusCode).toBe(200);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+});
