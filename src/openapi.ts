@@ -1,8 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
 export const API_KEY_SCHEME = 'api-key';
 export const BEARER_SCHEME = 'bearer';
+
+const PROBLEM_REF = { $ref: '#/components/schemas/ProblemDetails' };
 
 /** Swagger UI at /docs and the OpenAPI 3 document at /docs-json (CONTRACT §3). */
 export function setupOpenApi(app: NestFastifyApplication, version: string): void {
@@ -20,6 +22,50 @@ export function setupOpenApi(app: NestFastifyApplication, version: string): void
       'metrics-token',
     )
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  const document = withProblemResponses(SwaggerModule.createDocument(app, config));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
 }
+
+/**
+ * Every error of every route has one shape; declaring it once here keeps controllers to a
+ * description per status. Adds the schema, gives each documented 4xx/5xx that shape, and a
+ * `default` response for the rest (400, 413, 429, 500, 503 can happen on any route).
+ */
+function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
+  document.components ??= {};
+  document.components.schemas = { ...document.components.schemas, ProblemDetails: PROBLEM_SCHEMA };
+  const content = { 'application/problem+json': { schema: PROBLEM_REF } };
+  for (const path of Object.values(document.paths)) {
+    for (const operation of Object.values(path)) {
+      if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
+      const responses = operation.responses as Record<string, { description: string; content?: object }>;
+      for (const [status, response] of Object.entries(responses)) {
+        if (Number(status) >= 400 && !response.content) response.content = content;
+      }
+      responses.default = { description: 'Error (RFC 9457 problem details)', content };
+    }
+  }
+  return document;
+}
+
+const PROBLEM_SCHEMA = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail', 'instance', 'requestId', 'code'],
+  properties: {
+    type: { type: 'string', example: '/problems/request.validation-failed' },
+    title: { type: 'string', example: 'Bad Request' },
+    status: { type: 'integer', example: 400 },
+    detail: { type: 'string' },
+    instance: { type: 'string', example: '/v1/jobs' },
+    requestId: { type: 'string' },
+    code: { type: 'string', example: 'REQUEST.VALIDATION_FAILED' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['field', 'message'],
+        properties: { field: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+};

@@ -215,6 +215,25 @@ describe('authentication (CONTRACT §4)', () => {
   });
 
   describe('invalidation (disable, role change, password change)', () => {
+    it('a change made by another replica reaches this one within the cache TTL (10 s; CONTRACT allows 30 s)', async () => {
+      const user = await newUser(t.app, admin);
+      expect((await me(user.headers)).statusCode).toBe(200);
+      // Another replica disabled the user: the row changed, but this replica's cache was not told.
+      await t.app
+        .get(DataSource)
+        .query('UPDATE users SET disabled = true, session_version = session_version + 1 WHERE id = $1', [
+          user.id,
+        ]);
+      const started = Date.now();
+      let status = 200;
+      while (status === 200 && Date.now() - started < 20_000) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        status = (await me(user.headers)).statusCode;
+      }
+      expect(status).toBe(401);
+      expect(Date.now() - started).toBeLessThanOrEqual(11_000);
+    });
+
     it('disabling a user kills their access and refresh tokens at once', async () => {
       const user = await newUser(t.app, admin);
       const res = await t.app.inject({

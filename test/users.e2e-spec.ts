@@ -277,6 +277,16 @@ describe('users, API keys and roles (CONTRACT §4)', () => {
           });
           expect(res.statusCode).toBe(409);
         }
+        // The refused mutations left no half state: no audit row claims they happened.
+        const rows = await store.app
+          .get(DataSource)
+          .query<{ c: number }[]>(
+            "SELECT count(*)::int AS c FROM audit_logs WHERE resource_id = $1 AND action IN ('user.role_changed', 'user.disabled', 'user.deleted')",
+            [id],
+          );
+        expect(rows[0].c).toBe(0);
+        const still = await store.app.inject({ method: 'GET', url: '/v1/users/me', headers: solo.headers });
+        expect(still.json()).toMatchObject({ role: 'admin', disabled: false });
         const second = await newUser(store.app, solo, 'admin');
         const demote = await store.app.inject({
           method: 'PATCH',

@@ -1,0 +1,50 @@
+import { spawnService } from './support/spawn-service';
+import { createTestStore } from './support/test-store';
+
+type Doc = {
+  paths: Record<
+    string,
+    Record<string, { parameters?: { name: string }[]; responses: Record<string, { content?: object }> }>
+  >;
+  components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
+};
+
+// The built service, because the Swagger CLI plugin runs in `nest build` (tests transpile with SWC).
+describe('OpenAPI document of the built service', () => {
+  it('derives DTO schemas and query parameters, and gives every error the problem shape', async () => {
+    const store = await createTestStore();
+    try {
+      const service = await spawnService(store.env);
+      const doc = (await (await fetch(`${service.url}/docs-json`)).json()) as Doc;
+      await service.stop();
+
+      expect(doc.components.schemas.LoginDto).toMatchObject({
+        properties: { email: expect.objectContaining({ format: 'email' }), password: expect.any(Object) },
+        required: ['email', 'password'],
+      });
+      expect(Object.keys(doc.components.schemas.UserDto.properties ?? {})).not.toContain('passwordHash');
+      const listParams = doc.paths['/v1/admin/users'].get.parameters?.map((p) => p.name) ?? [];
+      expect(listParams).toEqual(expect.arrayContaining(['limit', 'cursor', 'email', 'role', 'disabled']));
+
+      expect(doc.components.schemas.ProblemDetails.required).toEqual(
+        expect.arrayContaining(['type', 'title', 'status', 'detail', 'instance', 'requestId']),
+      );
+      for (const [path, ops] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(ops)) {
+          expect(`${method} ${path} ${JSON.stringify(op.responses.default?.content)}`).toContain(
+            'problem+json',
+          );
+          for (const [status, response] of Object.entries(op.responses)) {
+            // Probes answer in terminus' format by contract (CONTRACT §7), not problem+json.
+            if (Number(status) >= 400 && !path.startsWith('/health/'))
+              expect(`${method} ${path} ${status} ${JSON.stringify(response.content)}`).toContain(
+                'ProblemDetails',
+              );
+          }
+        }
+      }
+    } finally {
+      await store.drop();
+    }
+  });
+});
