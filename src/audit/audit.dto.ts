@@ -1,11 +1,6 @@
-import { Transform } from 'class-transformer';
 import { IsBoolean, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { PageQueryDto } from '@lib/common';
+import { PageQueryDto, QueryBoolean } from '@lib/common';
 import type { ActorType } from './audit-log.entity';
-
-// Query strings arrive as text; anything but these two stays a string and fails @IsBoolean.
-const toBoolean = ({ value }: { value: unknown }): unknown =>
-  value === 'true' ? true : value === 'false' ? false : value;
 
 /** `GET /v1/admin/audit-logs` filters; all optional, combined with AND. */
 export class AuditLogQueryDto extends PageQueryDto {
@@ -39,7 +34,7 @@ export class AuditLogQueryDto extends PageQueryDto {
 
   /** `true` or `false`. */
   @IsOptional()
-  @Transform(toBoolean)
+  @QueryBoolean()
   @IsBoolean()
   success?: boolean;
 

@@ -4,10 +4,10 @@ import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { appConfig, authConfig } from '@lib/config';
 import { AuditService } from '../audit/audit.service';
+import { ADMIN_CHANGES_LOCK } from './advisory-locks';
 import { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
 
-const BOOTSTRAP_LOCK = 7_262_024_002;
 const DEV_ADMIN_EMAIL = 'admin@localhost';
 
 /**
@@ -39,7 +39,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
     const password = configured ? this.auth.adminPassword! : randomBytes(18).toString('base64url');
     const passwordHash = await this.hasher.hash(password);
     const created = await this.dataSource.transaction(async (em) => {
-      await em.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK]);
+      await em.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGES_LOCK]);
       if (await em.existsBy(User, { role: 'admin' })) return false;
       if (await em.existsBy(User, { email })) return false;
       const user = await em.save(em.create(User, { email, passwordHash, role: 'admin' }));

@@ -1,4 +1,3 @@
-import { Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsEmail,
@@ -10,11 +9,8 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
-import { PageQueryDto, ROLES, type Role } from '@lib/common';
+import { PageQueryDto, QueryBoolean, ROLES, type Role } from '@lib/common';
 import { IsNewPassword } from './password.rules';
-
-const toBoolean = ({ value }: { value: unknown }): unknown =>
-  value === 'true' ? true : value === 'false' ? false : value;
 
 export class LoginDto {
   @IsEmail()
@@ -123,7 +119,7 @@ export class UserListQueryDto extends PageQueryDto {
   role?: Role;
 
   @IsOptional()
-  @Transform(toBoolean)
+  @QueryBoolean()
   @IsBoolean()
   disabled?: boolean;
 }

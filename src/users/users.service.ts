@@ -4,6 +4,7 @@ import { decodeCursor, type Page, toPage } from '@lib/common';
 import { keysetPage } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
 import { removesLastAdmin } from './admin-rule';
+import { ADMIN_CHANGES_LOCK } from './advisory-locks';
 import { PasswordHasher } from './password-hasher';
 import { PrincipalCache } from './principal-cache';
 import { RefreshToken } from './refresh-token.entity';
@@ -12,8 +13,6 @@ import { toUserDto } from './user.mapper';
 import type { AdminUpdateUserDto, CreateUserDto, UpdateMeDto, UserDto, UserListQueryDto } from './users.dto';
 import { EmailTakenError, LastAdminError, UserNotFoundError, WrongPasswordError } from './users.errors';
 
-// Serialises changes to who is an admin, so two admins cannot demote each other at once.
-const ADMIN_CHANGES_LOCK = 7_262_024_002;
 
 type Changes = Record<string, { before?: unknown; after?: unknown }>;
 
@@ -73,7 +72,11 @@ export class UsersService {
   async updateProfile(id: string, input: UpdateMeDto | AdminUpdateUserDto): Promise<UserDto> {
     return this.dataSource
       .transaction(async (em) => {
-        await em.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGES_LOCK]);
+        // Only changes to role or status can affect who is an admin; names and phone need no lock.
+        const { role, disabled } = input as AdminUpdateUserDto;
+        if (role !== undefined || disabled !== undefined) {
+          await em.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGES_LOCK]);
+        }
         const user = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
         if (!user) throw new UserNotFoundError();
         const before = { role: user.role, disabled: user.disabled };

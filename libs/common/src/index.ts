@@ -16,3 +16,4 @@ export * from './pagination/page-query.dto';
 export * from './request-context/request-context';
 export * from './request-context/request-context.module';
 export * from './duration';
+export * from './http/query-boolean';
