@@ -72,6 +72,37 @@ describe('audit trail over HTTP (CONTRACT §6)', () => {
     for (const { row } of everything) expect(row).not.toContain(password);
   });
 
+  it('ignores X-Forwarded-For unless TRUST_PROXY is on', async () => {
+    const requestId = `xff-${randomUUID()}`;
+    // A 403 is audited with the caller's IP: the socket's, whatever the header claims.
+    const user = await newUser(t.app, admin);
+    await t.app.inject({
+      method: 'GET',
+      url: '/v1/admin/users',
+      headers: { ...user.headers, 'x-request-id': requestId, 'x-forwarded-for': '198.51.100.9' },
+      remoteAddress: '203.0.113.8',
+    });
+    expect((await query(`requestId=${requestId}`)).items.map((r) => r.ip)).toEqual(['203.0.113.8']);
+
+    const proxied = await startTestApp({ env: { TRUST_PROXY: 'true' } });
+    try {
+      const proxiedAdmin = await loginAdmin(proxied.app);
+      const other = await newUser(proxied.app, proxiedAdmin);
+      await proxied.app.inject({
+        method: 'GET',
+        url: '/v1/admin/users',
+        headers: { ...other.headers, 'x-request-id': requestId, 'x-forwarded-for': '198.51.100.9' },
+        remoteAddress: '203.0.113.8',
+      });
+      const rows = await proxied.app
+        .get(DataSource)
+        .query<{ ip: string }[]>('SELECT ip FROM audit_logs WHERE request_id = $1', [requestId]);
+      expect(rows.map((r) => r.ip)).toEqual(['198.51.100.9']);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('records API-key callers as apikey actors', async () => {
     const user = await newUser(t.app, admin);
     const key = (

@@ -202,6 +202,22 @@ describe('authentication (CONTRACT §4)', () => {
       expect(after.statusCode).toBe(401);
     });
 
+    it('an expired refresh token is refused (JWT_REFRESH_TTL)', async () => {
+      const short = await startTestApp({ env: { JWT_REFRESH_TTL: '1s' } });
+      try {
+        const session = await loginAdmin(short.app);
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        const res = await short.app.inject({
+          method: 'POST',
+          url: '/v1/auth/refresh',
+          payload: { refreshToken: session.refreshToken },
+        });
+        expect(res.statusCode).toBe(401);
+      } finally {
+        await short.close();
+      }
+    });
+
     it('only a hash of each refresh token is stored', async () => {
       const user = await newUser(t.app, admin);
       const rows = await t.app

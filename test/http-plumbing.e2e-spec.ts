@@ -187,4 +187,36 @@ describe('HTTP plumbing (CONTRACT §3)', () => {
     expect((await t.app.inject({ method: 'GET', url: '/v1/probe/items/7' })).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'GET', url: '/probe/items/7' })).statusCode).toBe(404);
   });
+
+  it('sends no CORS headers unless CORS_ORIGINS allows the origin', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('CORS_ORIGINS', () => {
+  it('allows listed origins only', async () => {
+    const t = await startTestApp({ env: { CORS_ORIGINS: 'https://app.example,https://ops.example' } });
+    try {
+      const preflight = await t.app.inject({
+        method: 'OPTIONS',
+        url: '/v1/users/me',
+        headers: { origin: 'https://ops.example', 'access-control-request-method': 'GET' },
+      });
+      expect(preflight.statusCode).toBeLessThan(300);
+      expect(preflight.headers['access-control-allow-origin']).toBe('https://ops.example');
+      const other = await t.app.inject({
+        method: 'GET',
+        url: '/health/live',
+        headers: { origin: 'https://evil.example' },
+      });
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
 });

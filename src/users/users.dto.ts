@@ -13,7 +13,7 @@ import { PageQueryDto, QueryBoolean, ROLES, type Role } from '@lib/common';
 import { IsNewPassword } from './password.rules';
 
 export class LoginDto {
-  @IsEmail()
+  @IsEmail({ require_tld: false }) // admin@localhost is the development admin (CONTRACT §4)
   @MaxLength(254)
   email!: string;
 
@@ -85,7 +85,7 @@ export class ChangePasswordDto {
 }
 
 export class CreateUserDto extends NameFieldsDto {
-  @IsEmail()
+  @IsEmail({ require_tld: false }) // admin@localhost is the development admin (CONTRACT §4)
   @MaxLength(254)
   email!: string;
 

@@ -13,7 +13,6 @@ import { toUserDto } from './user.mapper';
 import type { AdminUpdateUserDto, CreateUserDto, UpdateMeDto, UserDto, UserListQueryDto } from './users.dto';
 import { EmailTakenError, LastAdminError, UserNotFoundError, WrongPasswordError } from './users.errors';
 
-
 type Changes = Record<string, { before?: unknown; after?: unknown }>;
 
 /** Own-account and admin use cases on users (CONTRACT §4); every mutation is audited with it. */
