@@ -1,8 +1,9 @@
 import type { CommonErrorCode } from '@lib/common';
+import type { JobsErrorCode } from './jobs/jobs.errors';
 import type { UsersErrorCode } from './users/users.errors';
 
 /** Every error code the service can raise; each module adds its union here. */
-export type ErrorCode = CommonErrorCode | UsersErrorCode;
+export type ErrorCode = CommonErrorCode | UsersErrorCode | JobsErrorCode;
 
 /**
  * The one code → HTTP status table. `Record<ErrorCode, …>` makes an unmapped code a compile
@@ -20,4 +21,10 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   'USERS.LAST_ADMIN': 409,
   'USERS.WRONG_PASSWORD': 400,
   'API_KEYS.NOT_FOUND': 404,
+  'JOBS.NOT_FOUND': 404,
+  'JOBS.UNKNOWN_TYPE': 400,
+  'JOBS.INVALID': 400,
+  'JOBS.IDEMPOTENCY_CONFLICT': 409,
+  'JOBS.ILLEGAL_STATE': 409,
+  'JOBS.NO_RESULT': 409,
 };

@@ -14,6 +14,7 @@ import { LoggingModule, MetricsModule } from '@lib/observability';
 import { STATUS_BY_CODE } from './app.errors';
 import { AuditModule } from './audit/audit.module';
 import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
 import { AccessGuard } from './users/access.guard';
 import { AuthenticationGuard } from './users/authentication.guard';
 import { UsersModule } from './users/users.module';
@@ -34,6 +35,7 @@ import { UsersModule } from './users/users.module';
     HealthModule,
     AuditModule,
     UsersModule,
+    JobsModule,
   ],
   providers: [
     { provide: APP_FILTER, useFactory: () => new ProblemDetailsFilter(STATUS_BY_CODE) },

@@ -17,3 +17,4 @@ export * from './request-context/request-context';
 export * from './request-context/request-context.module';
 export * from './duration';
 export * from './http/query-boolean';
+export * from './canonical-json';

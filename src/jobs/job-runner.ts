@@ -1,0 +1,186 @@
+import { Logger } from '@nestjs/common';
+import { retryDelayMs } from './backoff';
+import { JobFailure } from './job-failure';
+import type { JobContext } from './job-handler';
+import type { JobType } from './job-handler-registry';
+import { afterFailure } from './job-lifecycle';
+import type { AttemptEnd, ClaimedJob } from './job-store';
+
+/** Why an attempt's signal fired; the signal's `reason` is one of these. */
+export class AttemptAborted extends Error {
+  constructor(readonly kind: 'timeout' | 'cancel' | 'shutdown' | 'leaseLost') {
+    super(`attempt aborted: ${kind}`);
+    this.name = 'AttemptAborted';
+  }
+}
+
+/** A running attempt as the engine tracks it: its abort switch and unwritten progress. */
+export class RunningAttempt {
+  readonly controller = new AbortController();
+  readonly startedAt = new Date();
+  progress?: number;
+  progressMessage?: string | null;
+  progressDirty = false;
+
+  constructor(readonly job: ClaimedJob) {}
+
+  abort(kind: AttemptAborted['kind']): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new AttemptAborted(kind));
+  }
+
+  report(percent: number, message?: string): void {
+    if (!Number.isFinite(percent)) return;
+    this.progress = Math.min(100, Math.max(0, Math.round(percent)));
+    this.progressMessage = message === undefined ? null : String(message).slice(0, MAX_MESSAGE);
+    this.progressDirty = true;
+  }
+}
+
+const MAX_MESSAGE = 1000;
+
+/**
+ * Runs one attempt through its handler and says how it ended (CONTRACT §5): a result within the
+ * size cap, a failure retried with backoff or final, a timeout, a cancel, or an interruption by
+ * the shutdown drain. Returns null when the lease was lost: the attempt belongs to another
+ * worker now and nothing of it may be written.
+ */
+export async function runAttempt(
+  type: JobType,
+  payload: unknown,
+  attempt: RunningAttempt,
+  maxResultBytes: number,
+  logger: Logger,
+): Promise<AttemptEnd | null> {
+  const { job, controller } = attempt;
+  const { signal } = controller;
+  const timer = setTimeout(() => attempt.abort('timeout'), job.timeoutSeconds * 1000);
+  const context: JobContext<unknown> = {
+    job: {
+      id: job.id,
+      type: job.type,
+      name: job.name,
+      ownerId: job.ownerId,
+      priority: job.priority,
+      maxAttempts: job.maxAttempts,
+      timeoutSeconds: job.timeoutSeconds,
+      createdAt: job.createdAt,
+    },
+    payload,
+    attempt: job.attempts,
+    signal,
+    progress: (percent, message) => attempt.report(percent, message),
+  };
+  try {
+    // The race frees the slot when the signal fires, even if a handler ignores it.
+    const result = await Promise.race([type.handler.handle(context), whenAborted(signal)]);
+    return succeeded(attempt, result, maxResultBytes);
+  } catch (error) {
+    if (signal.aborted) return aborted(attempt, signal.reason as AttemptAborted);
+    if (!(error instanceof JobFailure)) {
+      logger.warn({ jobId: job.id, type: job.type, err: error }, 'Job attempt failed');
+    }
+    return failed(attempt, error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function whenAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason as Error);
+    else signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
+}
+
+function base(
+  attempt: RunningAttempt,
+): Pick<AttemptEnd, 'id' | 'leaseToken' | 'startedAt' | 'finishedAt'> &
+  Pick<AttemptEnd, 'progress' | 'progressMessage'> {
+  return {
+    id: attempt.job.id,
+    leaseToken: attempt.job.leaseToken,
+    startedAt: attempt.startedAt,
+    finishedAt: new Date(),
+    progress: attempt.progressDirty ? attempt.progress : undefined,
+    progressMessage: attempt.progressDirty ? attempt.progressMessage : undefined,
+  };
+}
+
+function succeeded(attempt: RunningAttempt, result: unknown, maxResultBytes: number): AttemptEnd {
+  let json: string;
+  try {
+    json = JSON.stringify(result ?? null);
+  } catch {
+    return failed(
+      attempt,
+      new JobFailure('RESULT_NOT_JSON', 'The handler returned a value that is not JSON.', {
+        retryable: false,
+      }),
+    );
+  }
+  if (Buffer.byteLength(json) > maxResultBytes) {
+    return failed(
+      attempt,
+      new JobFailure(
+        'RESULT_TOO_LARGE',
+        `The result is larger than ${maxResultBytes} bytes (JOBS_MAX_RESULT_BYTES).`,
+        {
+          retryable: false,
+        },
+      ),
+    );
+  }
+  return { ...base(attempt), status: 'succeeded', outcome: 'succeeded', resultJson: json, progress: 100 };
+}
+
+function aborted(attempt: RunningAttempt, reason: AttemptAborted): AttemptEnd | null {
+  switch (reason.kind) {
+    case 'leaseLost':
+      return null;
+    case 'shutdown':
+      return { ...base(attempt), status: 'queued', outcome: 'interrupted', runAt: new Date(), unspend: true };
+    case 'cancel':
+      return {
+        ...base(attempt),
+        status: 'cancelled',
+        outcome: 'cancelled',
+        errorCode: 'CANCELLED',
+        errorMessage: 'The job was cancelled while it ran.',
+      };
+    case 'timeout':
+      return failed(
+        attempt,
+        new JobFailure('TIMEOUT', `The attempt ran longer than ${attempt.job.timeoutSeconds} s.`),
+        'timeout',
+      );
+  }
+}
+
+function failed(
+  attempt: RunningAttempt,
+  error: unknown,
+  outcome: 'failed' | 'timeout' = 'failed',
+): AttemptEnd {
+  const { job } = attempt;
+  const failure =
+    error instanceof JobFailure
+      ? error
+      : new JobFailure('HANDLER_ERROR', error instanceof Error ? error.message : String(error));
+  const next = afterFailure({
+    attempts: job.attempts,
+    maxAttempts: job.maxAttempts,
+    retryable: failure.options.retryable !== false,
+    cancelRequested: false,
+  });
+  const end = {
+    ...base(attempt),
+    outcome,
+    errorCode: failure.code.slice(0, 100),
+    errorMessage: failure.message.slice(0, MAX_MESSAGE),
+  };
+  if (next !== 'scheduleRetry') return { ...end, status: next === 'fail' ? 'failed' : 'cancelled' };
+  const delay =
+    failure.options.retryAfterMs ??
+    retryDelayMs(job.attempts, { baseSeconds: job.backoffBaseSeconds, maxSeconds: job.backoffMaxSeconds });
+  return { ...end, status: 'queued', runAt: new Date(Date.now() + delay) };
+}

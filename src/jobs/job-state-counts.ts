@@ -1,0 +1,77 @@
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Gauge, register } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { JOB_STATUSES, type JobStatus } from './job-lifecycle';
+
+const GAUGE = 'jobs_in_state';
+/** Final-state counts may trail by this much (CONTRACT §5 admin queues); live states never do. */
+const FINAL_COUNTS_MAX_AGE_MS = 5000;
+
+export type StateCounts = Map<string, Record<JobStatus, number>>;
+
+/**
+ * Jobs per type and status, for jobs_in_state and the admin queue view. Queued and running
+ * counts are read on every call from the partial indexes, which hold only those rows; the
+ * final-state counts (the bulk of the table) are an index-only scan of IDX_jobs_final_type_status,
+ * cached for 5 s and only run when someone asks, so an idle scrape target costs nothing.
+ */
+@Injectable()
+export class JobStateCounts implements OnModuleInit, OnModuleDestroy {
+  private finals?: { at: number; rows: CountRow[] };
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  onModuleInit(): void {
+    // The last app built in a process owns the gauge (tests build many; production one).
+    register.removeSingleMetric(GAUGE);
+    const snapshot = () => this.snapshot();
+    new Gauge({
+      name: GAUGE,
+      help: 'Jobs per type and status (final states may trail by up to 5 s).',
+      labelNames: ['type', 'status'],
+      async collect() {
+        this.reset();
+        for (const [type, byStatus] of await snapshot().catch(() => new Map() as StateCounts)) {
+          for (const status of JOB_STATUSES) this.set({ type, status }, byStatus[status]);
+        }
+      },
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.finals = undefined;
+  }
+
+  async snapshot(): Promise<StateCounts> {
+    const live = await this.dataSource.query<CountRow[]>(
+      `SELECT type, status, count(*)::int AS count FROM jobs
+       WHERE status IN ('queued', 'running') GROUP BY type, status`,
+    );
+    if (!this.finals || Date.now() - this.finals.at > FINAL_COUNTS_MAX_AGE_MS) {
+      const rows = await this.dataSource.query<CountRow[]>(
+        `SELECT type, status, count(*)::int AS count FROM jobs
+         WHERE status IN ('succeeded', 'failed', 'cancelled') GROUP BY type, status`,
+      );
+      this.finals = { at: Date.now(), rows };
+    }
+    const counts: StateCounts = new Map();
+    for (const row of [...live, ...this.finals.rows]) {
+      const byStatus = counts.get(row.type) ?? {
+        queued: 0,
+        running: 0,
+        succeeded: 0,
+        failed: 0,
+        cancelled: 0,
+      };
+      byStatus[row.status] = row.count;
+      counts.set(row.type, byStatus);
+    }
+    return counts;
+  }
+}
+
+interface CountRow {
+  type: string;
+  status: JobStatus;
+  count: number;
+}

@@ -1,0 +1,102 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { canonicalJson, type FieldError, flattenValidationErrors } from '@lib/common';
+import { DEFAULT_BACKOFF } from './backoff';
+import { JobHandlerRegistry } from './job-handler-registry';
+import { CreateJobDto } from './jobs.dto';
+import { InvalidJobError, UnknownJobTypeError } from './jobs.errors';
+
+/** A validated job, ready to insert. */
+export interface NewJob {
+  id: string;
+  type: string;
+  name: string | null;
+  priority: number;
+  payloadJson: string;
+  maxAttempts: number;
+  /** Null: now, by the database's clock. */
+  runAt: Date | null;
+  timeoutSeconds: number;
+  backoffBaseSeconds: number;
+  backoffMaxSeconds: number;
+  idempotencyKey: string | null;
+  requestHash: string;
+  ownerId: string;
+}
+
+/**
+ * Turns a submitted job into a row: the DTO rules, then the job rules (a registered type, the
+ * payload against that type's schema, runAt xor delaySeconds, the type's defaults).
+ */
+@Injectable()
+export class JobSubmission {
+  constructor(private readonly registry: JobHandlerRegistry) {}
+
+  /** A batch item through the same rules the pipe applies to a single job. */
+  parse(raw: unknown): CreateJobDto | FieldError[] {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      return [{ field: '(item)', message: 'each job must be a JSON object' }];
+    }
+    const dto = plainToInstance(CreateJobDto, raw);
+    const errors = validateSync(dto, {
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      validationError: { target: false, value: false },
+    });
+    return errors.length > 0 ? flattenValidationErrors(errors) : dto;
+  }
+
+  /** Throws UnknownJobTypeError or InvalidJobError. */
+  prepare(ownerId: string, submitted: CreateJobDto, headerKey?: string): NewJob {
+    // An explicit null means "not given", for every optional field alike.
+    const dto = withoutNulls(submitted);
+    const type = this.registry.get(dto.type);
+    if (!type) throw new UnknownJobTypeError(dto.type);
+    const payload = dto.payload ?? {};
+    const errors = this.registry.validatePayload(type, payload);
+    if (dto.runAt !== undefined && dto.delaySeconds !== undefined) {
+      errors.push({ field: 'runAt', message: 'give runAt or delaySeconds, not both' });
+    }
+    if (headerKey !== undefined && dto.idempotencyKey !== undefined && headerKey !== dto.idempotencyKey) {
+      errors.push({ field: 'idempotencyKey', message: 'differs from the Idempotency-Key header' });
+    }
+    const backoff = dto.backoff ?? DEFAULT_BACKOFF;
+    if (backoff.baseSeconds > backoff.maxSeconds) {
+      errors.push({ field: 'backoff.baseSeconds', message: 'baseSeconds must not exceed maxSeconds' });
+    }
+    if (errors.length > 0) throw new InvalidJobError(errors);
+    const { idempotencyKey, ...body } = dto;
+    return {
+      id: randomUUID(),
+      type: type.type,
+      name: dto.name ?? null,
+      priority: dto.priority ?? 5,
+      payloadJson: JSON.stringify(payload),
+      maxAttempts: dto.maxAttempts ?? type.defaultMaxAttempts,
+      runAt: runAt(dto),
+      timeoutSeconds: dto.timeoutSeconds ?? type.defaultTimeoutSeconds,
+      backoffBaseSeconds: backoff.baseSeconds,
+      backoffMaxSeconds: backoff.maxSeconds,
+      idempotencyKey: headerKey ?? idempotencyKey ?? null,
+      requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex'),
+      ownerId,
+    };
+  }
+}
+
+function withoutNulls(dto: CreateJobDto): CreateJobDto {
+  return Object.assign(
+    new CreateJobDto(),
+    Object.fromEntries(Object.entries(dto).filter(([, value]) => value !== null && value !== undefined)),
+  );
+}
+
+function runAt(dto: CreateJobDto): Date | null {
+  if (dto.runAt !== undefined) return new Date(dto.runAt);
+  if (dto.delaySeconds !== undefined && dto.delaySeconds > 0)
+    return new Date(Date.now() + dto.delaySeconds * 1000);
+  return null;
+}

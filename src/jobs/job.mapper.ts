@@ -1,0 +1,63 @@
+import type { JobAttempt } from './job-attempt.entity';
+import type { Job } from './job.entity';
+import type { JobAttemptDto, JobDto } from './jobs.dto';
+
+/** The columns of a Job, aliased to its property names, for raw SQL that returns jobs. */
+export const JOB_COLUMNS = `id, type, name, status, priority, payload, progress,
+  progress_message AS "progressMessage", attempts, max_attempts AS "maxAttempts", run_at AS "runAt",
+  timeout_seconds AS "timeoutSeconds", idempotency_key AS "idempotencyKey",
+  request_hash AS "requestHash", owner_id AS "ownerId", cancel_requested AS "cancelRequested",
+  last_error_code AS "lastErrorCode", last_error_message AS "lastErrorMessage",
+  lease_token AS "leaseToken", worker_id AS "workerId", created_at AS "createdAt",
+  updated_at AS "updatedAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
+
+/** What JOB_COLUMNS selects (the rest of the entity stays in the database). */
+export type JobRow = Omit<Job, 'result' | 'backoffBaseSeconds' | 'backoffMaxSeconds' | 'leaseExpiresAt'>;
+
+export function toJobDto(row: JobRow): JobDto {
+  return {
+    id: row.id,
+    type: row.type,
+    name: row.name,
+    status: row.status,
+    priority: row.priority,
+    payload: row.payload,
+    progress: row.progress,
+    progressMessage: row.progressMessage,
+    attempts: row.attempts,
+    maxAttempts: row.maxAttempts,
+    runAt: row.runAt.toISOString(),
+    timeoutSeconds: row.timeoutSeconds,
+    idempotencyKey: row.idempotencyKey,
+    ownerId: row.ownerId,
+    cancelRequested: row.cancelRequested,
+    lastError: row.lastErrorCode ? { code: row.lastErrorCode, message: row.lastErrorMessage ?? '' } : null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+  };
+}
+
+export function toAttemptDto(row: JobAttempt): JobAttemptDto {
+  return {
+    attempt: row.attempt,
+    startedAt: row.startedAt.toISOString(),
+    finishedAt: row.finishedAt.toISOString(),
+    outcome: row.outcome,
+    error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
+    workerId: row.workerId,
+  };
+}
+
+/** The attempt in progress, which lives on the job row until it ends. */
+export function runningAttemptDto(job: JobRow): JobAttemptDto {
+  return {
+    attempt: job.attempts,
+    startedAt: (job.startedAt ?? job.updatedAt).toISOString(),
+    finishedAt: null,
+    outcome: null,
+    error: null,
+    workerId: job.workerId,
+  };
+}

@@ -1,0 +1,245 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { PageQueryDto } from '@lib/common';
+import { ATTEMPT_OUTCOMES, type AttemptOutcome, JOB_STATUSES, type JobStatus } from './job-lifecycle';
+
+/** Printable ASCII, as in an HTTP header: the header and the body field accept the same keys. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/** A timestamp without an offset would be read in the server's time zone; refuse the ambiguity. */
+const WITH_OFFSET = /T.*(Z|[+-]\d{2}(:?\d{2})?)$/i;
+const DATE_OR_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}$|T.*(Z|[+-]\d{2}(:?\d{2})?)$/i;
+
+export class BackoffDto {
+  /** Wait before the first retry's jitter window, in seconds (> 0). Default 1. */
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.001)
+  @Max(86_400)
+  baseSeconds!: number;
+
+  /** Cap on the wait between attempts, in seconds. Default 3600. */
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.001)
+  @Max(604_800)
+  maxSeconds!: number;
+}
+
+export class CreateJobDto {
+  /** A registered job type (GET /v1/job-types). */
+  @IsString()
+  @MaxLength(64)
+  type!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+
+  /** Validated against the type's payload schema. Default `{}`. */
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { ms: 1000 } })
+  @IsOptional()
+  @IsObject()
+  payload?: Record<string, unknown>;
+
+  /** 1-10, higher runs first. Default 5. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  priority?: number;
+
+  /** Run no earlier than this instant (ISO 8601 with a UTC offset or Z). Not with delaySeconds. */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  @Matches(WITH_OFFSET, { message: 'runAt must carry a UTC offset or Z' })
+  runAt?: string;
+
+  /** Run no earlier than this many seconds from now (at most a year). Not with runAt. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(31_536_000)
+  delaySeconds?: number;
+
+  /** Attempt budget, 1-25. Default: the type's (3 unless it says otherwise). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(25)
+  maxAttempts?: number;
+
+  /** Per-attempt time limit, 1-3600 s. Default: the type's. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  timeoutSeconds?: number;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => BackoffDto)
+  backoff?: BackoffDto;
+
+  /** Same as the Idempotency-Key header; scoped to the caller. */
+  @IsOptional()
+  @IsString()
+  @Matches(IDEMPOTENCY_KEY, { message: 'idempotencyKey must be 1-200 printable ASCII characters' })
+  idempotencyKey?: string;
+}
+
+export class BatchCreateJobsDto {
+  /**
+   * Up to JOBS_BATCH_MAX jobs (default 1000), each validated on its own: an invalid item gets its
+   * own problem in `results` and does not stop the others. Idempotency keys go in each item's
+   * `idempotencyKey`.
+   */
+  @ApiProperty({ type: [CreateJobDto] })
+  @IsArray()
+  @ArrayMinSize(1)
+  jobs!: unknown[];
+}
+
+export class JobErrorDto {
+  code!: string;
+  message!: string;
+}
+
+export class JobDto {
+  id!: string;
+  type!: string;
+  name!: string | null;
+  @ApiProperty({ enum: JOB_STATUSES })
+  status!: JobStatus;
+  priority!: number;
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  payload!: unknown;
+  /** 0-100, as last reported by the handler. */
+  progress!: number;
+  progressMessage!: string | null;
+  /** Attempts started, except those interrupted by a shutdown drain. */
+  attempts!: number;
+  maxAttempts!: number;
+  runAt!: string;
+  timeoutSeconds!: number;
+  idempotencyKey!: string | null;
+  ownerId!: string;
+  cancelRequested!: boolean;
+  /** The latest failure, kept after a later success. */
+  lastError!: JobErrorDto | null;
+  createdAt!: string;
+  updatedAt!: string;
+  /** When the latest attempt's handler was invoked. */
+  startedAt!: string | null;
+  /** When the job reached a final state. */
+  finishedAt!: string | null;
+}
+
+export class JobPageDto {
+  items!: JobDto[];
+  nextCursor!: string | null;
+}
+
+export class BatchItemProblemDto {
+  type!: string;
+  title!: string;
+  status!: number;
+  detail!: string;
+  code!: string;
+  errors?: { field: string; message: string }[];
+}
+
+export class BatchResultItemDto {
+  index!: number;
+  job?: JobDto;
+  error?: BatchItemProblemDto;
+}
+
+export class BatchResultDto {
+  results!: BatchResultItemDto[];
+}
+
+export class JobResultDto {
+  jobId!: string;
+  @ApiProperty({ description: 'Whatever the handler returned (JSON).' })
+  result!: unknown;
+}
+
+export class JobAttemptDto {
+  attempt!: number;
+  startedAt!: string;
+  /** Null while the attempt runs. */
+  finishedAt!: string | null;
+  /** Null while the attempt runs. */
+  @ApiProperty({ enum: ATTEMPT_OUTCOMES, nullable: true })
+  outcome!: AttemptOutcome | null;
+  error!: JobErrorDto | null;
+  workerId!: string | null;
+}
+
+export class JobAttemptListDto {
+  items!: JobAttemptDto[];
+}
+
+export class JobListQueryDto extends PageQueryDto {
+  @IsOptional()
+  @IsIn(JOB_STATUSES)
+  status?: JobStatus;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  type?: string;
+
+  /** Exact name. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+
+  /** Created at or after (ISO 8601). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  @Matches(DATE_OR_WITH_OFFSET, { message: 'createdFrom must be a date or carry a UTC offset or Z' })
+  createdFrom?: string;
+
+  /** Created before (ISO 8601). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  @Matches(DATE_OR_WITH_OFFSET, { message: 'createdTo must be a date or carry a UTC offset or Z' })
+  createdTo?: string;
+
+  /** Admins only: one owner's jobs. For users it can only narrow to their own. */
+  @IsOptional()
+  @IsUUID()
+  ownerId?: string;
+}
+
+export class JobTypeDto {
+  type!: string;
+  description!: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'JSON Schema of the payload.' })
+  payloadSchema!: Record<string, unknown>;
+  defaultTimeoutSeconds!: number;
+  defaultMaxAttempts!: number;
+}
+
+export class JobTypeListDto {
+  items!: JobTypeDto[];
+}

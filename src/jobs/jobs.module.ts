@@ -1,0 +1,38 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
+import { NoopHandler } from './handlers/noop.handler';
+import { SleepHandler } from './handlers/sleep.handler';
+import { JobAttempt } from './job-attempt.entity';
+import { JobEngine } from './job-engine';
+import { JobHandlerRegistry } from './job-handler-registry';
+import { JobSignals } from './job-signals';
+import { JobStateCounts } from './job-state-counts';
+import { JobStore } from './job-store';
+import { JobSubmission } from './job-submission';
+import { JobTypesController } from './job-types.controller';
+import { Job } from './job.entity';
+import { JobsController } from './jobs.controller';
+import { JobMetrics, jobMetricProviders } from './jobs.metrics';
+import { JobsService } from './jobs.service';
+
+/** Jobs: the REST API, the handlers and the worker engine (CONTRACT §5). */
+@Module({
+  imports: [TypeOrmModule.forFeature([Job, JobAttempt]), AuditModule, DiscoveryModule],
+  controllers: [JobsController, JobTypesController],
+  providers: [
+    JobsService,
+    JobSubmission,
+    JobHandlerRegistry,
+    JobStore,
+    JobEngine,
+    JobSignals,
+    JobStateCounts,
+    JobMetrics,
+    ...jobMetricProviders,
+    NoopHandler,
+    SleepHandler,
+  ],
+})
+export class JobsModule {}

@@ -1,0 +1,326 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { DataSource, type EntityManager } from 'typeorm';
+import { decodeCursor, DomainError, type Page, RequestValidationError, toPage } from '@lib/common';
+import { jobsConfig } from '@lib/config';
+import { keysetPage } from '@lib/database';
+import { AuditService } from '../audit/audit.service';
+import { JobAttempt } from './job-attempt.entity';
+import { cancelAction, canTransition, type JobAction } from './job-lifecycle';
+import { type Caller, canAccessJob, listOwnerScope } from './job-ownership';
+import { JobSignals } from './job-signals';
+import { type NewJob, JobSubmission } from './job-submission';
+import { Job } from './job.entity';
+import { JOB_COLUMNS, type JobRow, runningAttemptDto, toAttemptDto, toJobDto } from './job.mapper';
+import type { CreateJobDto, JobAttemptListDto, JobDto, JobListQueryDto, JobResultDto } from './jobs.dto';
+import {
+  IdempotencyConflictError,
+  IllegalJobStateError,
+  JobNotFoundError,
+  NoResultError,
+} from './jobs.errors';
+import { JobMetrics } from './jobs.metrics';
+
+type Changes = Record<string, { before?: unknown; after?: unknown }>;
+
+export type BatchOutcome = { index: number; job: JobDto } | { index: number; error: DomainError };
+
+const LIST_COLUMNS = [
+  'id',
+  'type',
+  'name',
+  'status',
+  'priority',
+  'payload',
+  'progress',
+  'progressMessage',
+  'attempts',
+  'maxAttempts',
+  'runAt',
+  'timeoutSeconds',
+  'idempotencyKey',
+  'ownerId',
+  'cancelRequested',
+  'lastErrorCode',
+  'lastErrorMessage',
+  'createdAt',
+  'updatedAt',
+  'startedAt',
+  'finishedAt',
+].map((column) => `j.${column}`);
+
+/** The job use cases of CONTRACT §5; every mutation commits with its audit row. */
+@Injectable()
+export class JobsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly submission: JobSubmission,
+    private readonly audit: AuditService,
+    private readonly signals: JobSignals,
+    private readonly metrics: JobMetrics,
+    @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,
+  ) {}
+
+  /** 202 with a new job, or (created=false) the job an identical idempotent request made. */
+  async submit(
+    caller: Caller,
+    dto: CreateJobDto,
+    headerKey?: string,
+  ): Promise<{ job: JobDto; created: boolean }> {
+    const job = this.submission.prepare(caller.userId, dto, headerKey);
+    const [outcome] = await this.insert([job]);
+    if (outcome instanceof DomainError) throw outcome;
+    return outcome;
+  }
+
+  /** Valid items are created in one transaction; each invalid one gets its own problem. */
+  async submitBatch(caller: Caller, items: unknown[]): Promise<BatchOutcome[]> {
+    if (items.length > this.config.batchMax) {
+      throw new RequestValidationError([
+        { field: 'jobs', message: `at most ${this.config.batchMax} jobs per batch (JOBS_BATCH_MAX)` },
+      ]);
+    }
+    const results: BatchOutcome[] = [];
+    const valid: { index: number; job: NewJob }[] = [];
+    items.forEach((raw, index) => {
+      const parsed = this.submission.parse(raw);
+      if (Array.isArray(parsed))
+        return void results.push({ index, error: new RequestValidationError(parsed) });
+      try {
+        valid.push({ index, job: this.submission.prepare(caller.userId, parsed) });
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        results.push({ index, error });
+      }
+    });
+    const outcomes = await this.insert(valid.map((item) => item.job));
+    valid.forEach(({ index }, i) => {
+      const outcome = outcomes[i];
+      results.push(outcome instanceof DomainError ? { index, error: outcome } : { index, job: outcome.job });
+    });
+    return results.sort((a, b) => a.index - b.index);
+  }
+
+  async list(caller: Caller, query: JobListQueryDto): Promise<Page<JobDto>> {
+    const ownerId = listOwnerScope(caller, query.ownerId);
+    if (ownerId === null) return { items: [], nextCursor: null };
+    const qb = this.dataSource.getRepository(Job).createQueryBuilder('j').select(LIST_COLUMNS);
+    if (ownerId !== undefined) qb.andWhere('j.ownerId = :ownerId', { ownerId });
+    if (query.status) qb.andWhere('j.status = :status', { status: query.status });
+    if (query.type) qb.andWhere('j.type = :type', { type: query.type });
+    if (query.name) qb.andWhere('j.name = :name', { name: query.name });
+    if (query.createdFrom) qb.andWhere('j.createdAt >= :from', { from: new Date(query.createdFrom) });
+    if (query.createdTo) qb.andWhere('j.createdAt < :to', { to: new Date(query.createdTo) });
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const rows = await keysetPage(qb, 'j', query.limit, after).getMany();
+    return toPage(rows, query.limit, toJobDto);
+  }
+
+  async get(caller: Caller, id: string): Promise<JobDto> {
+    return toJobDto(await this.find(this.dataSource.manager, caller, id));
+  }
+
+  async result(caller: Caller, id: string): Promise<JobResultDto> {
+    const [row] = await this.dataSource.query<{ status: string; ownerId: string; result: unknown }[]>(
+      'SELECT status, owner_id AS "ownerId", result FROM jobs WHERE id = $1',
+      [id],
+    );
+    if (!row || !canAccessJob(caller, row.ownerId)) throw new JobNotFoundError();
+    if (row.status !== 'succeeded') throw new NoResultError(row.status);
+    return { jobId: id, result: row.result };
+  }
+
+  async attempts(caller: Caller, id: string): Promise<JobAttemptListDto> {
+    const job = await this.find(this.dataSource.manager, caller, id);
+    const rows = await this.dataSource
+      .getRepository(JobAttempt)
+      .find({ where: { jobId: id }, order: { leaseToken: 'ASC' } });
+    const items = rows.map(toAttemptDto);
+    if (job.status === 'running') items.push(runningAttemptDto(job));
+    return { items };
+  }
+
+  /** Queued: cancelled now (accepted=false → 200). Running: asked to stop (accepted=true → 202). */
+  async cancel(caller: Caller, id: string): Promise<{ job: JobDto; accepted: boolean }> {
+    const outcome = await this.mutate(caller, id, 'cancel', async (em, job): Promise<CancelOutcome> => {
+      const action = cancelAction(job.status);
+      if (!action) throw new IllegalJobStateError('cancel', job.status);
+      if (action === 'requestCancel') {
+        const row = await this.update(em, id, 'cancel_requested = true');
+        await this.signals.publishCancel(em, id);
+        return {
+          row,
+          accepted: true,
+          changes: { cancelRequested: { before: job.cancelRequested, after: true } },
+        };
+      }
+      const row = await this.update(em, id, "status = 'cancelled', finished_at = now()");
+      return { row, accepted: false, changes: { status: { before: job.status, after: 'cancelled' } } };
+    });
+    if (outcome.accepted) this.signals.cancelLocally(id);
+    else this.metrics.jobFinished(outcome.row.type, 'cancelled');
+    return { job: toJobDto(outcome.row), accepted: outcome.accepted };
+  }
+
+  /** Failed or cancelled → queued, with a fresh attempt budget. */
+  async retry(caller: Caller, id: string): Promise<JobDto> {
+    const { row } = await this.mutate(caller, id, 'retry', async (em, job) => {
+      if (!canTransition(job.status, 'retry')) throw new IllegalJobStateError('retry', job.status);
+      const updated = await this.update(
+        em,
+        id,
+        `status = 'queued', attempts = 0, run_at = now(), cancel_requested = false, result = NULL,
+         progress = 0, progress_message = NULL, finished_at = NULL, lease_expires_at = NULL`,
+      );
+      await this.signals.publishReady(em);
+      return { row: updated, changes: { status: { before: job.status, after: 'queued' } } };
+    });
+    this.signals.readyLocally();
+    return toJobDto(row);
+  }
+
+  /** Queued or finished jobs only: a running one has a worker writing to it. */
+  async remove(caller: Caller, id: string): Promise<void> {
+    await this.mutate(caller, id, 'delete', async (em, job) => {
+      if (!canTransition(job.status, 'delete')) throw new IllegalJobStateError('delete', job.status);
+      await em.query('DELETE FROM job_attempts WHERE job_id = $1', [id]);
+      await em.query('DELETE FROM jobs WHERE id = $1', [id]);
+      return { row: job, changes: { status: { before: job.status } } };
+    });
+  }
+
+  /**
+   * Inserts prepared jobs in one transaction with one audit row, and resolves idempotency keys
+   * that were taken: the same body gives back the existing job, another body a conflict.
+   */
+  private async insert(jobs: NewJob[]): Promise<({ job: JobDto; created: boolean } | DomainError)[]> {
+    if (jobs.length === 0) return [];
+    const { inserted, existing } = await this.dataSource.transaction(async (em) => {
+      const rows = await insertJobs(em, jobs);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const taken = jobs.filter((job) => !byId.has(job.id)).map((job) => job.idempotencyKey as string);
+      const found = taken.length > 0 ? await findByKeys(em, jobs[0].ownerId, taken) : [];
+      if (rows.length > 0) {
+        const ids = rows.map((row) => row.id);
+        await this.audit.record(
+          {
+            action: 'job.created',
+            resourceType: 'job',
+            resourceId: ids.length === 1 ? ids[0] : null,
+            changes: ids.length === 1 ? { type: { after: rows[0].type } } : { jobIds: { after: ids } },
+          },
+          em,
+        );
+        await this.signals.publishReady(em);
+      }
+      return { inserted: byId, existing: new Map(found.map((row) => [row.idempotencyKey, row])) };
+    });
+    if (inserted.size > 0) {
+      this.signals.readyLocally();
+      for (const row of inserted.values()) this.metrics.jobsCreated(row.type);
+    }
+    return jobs.map((job) => {
+      const row = inserted.get(job.id);
+      if (row) return { job: toJobDto(row), created: true };
+      const original = existing.get(job.idempotencyKey);
+      if (!original || original.requestHash !== job.requestHash) return new IdempotencyConflictError();
+      return { job: toJobDto(original), created: false };
+    });
+  }
+
+  /**
+   * A user action on one job: locks it, checks it is the caller's, applies `change` and audits
+   * both the success (same transaction) and the refusal (on its own, success=false).
+   */
+  private async mutate<T extends { row: JobRow; changes: Changes }>(
+    caller: Caller,
+    id: string,
+    action: Extract<JobAction, 'cancel' | 'retry' | 'delete'>,
+    change: (em: EntityManager, job: JobRow) => Promise<T>,
+  ): Promise<T> {
+    const auditAction = `job.${action === 'delete' ? 'deleted' : action === 'cancel' ? 'cancelled' : 'retried'}`;
+    try {
+      return await this.dataSource.transaction(async (em) => {
+        const job = await this.find(em, caller, id, true);
+        const outcome = await change(em, job);
+        await this.audit.record(
+          { action: auditAction, resourceType: 'job', resourceId: id, changes: outcome.changes },
+          em,
+        );
+        return outcome;
+      });
+    } catch (error) {
+      if (error instanceof DomainError) {
+        await this.audit.record({
+          action: auditAction,
+          resourceType: 'job',
+          resourceId: id,
+          success: false,
+          errorCode: error.code,
+        });
+      }
+      throw error;
+    }
+  }
+
+  private async find(em: EntityManager, caller: Caller, id: string, lock = false): Promise<JobRow> {
+    const [row] = await em.query<JobRow[]>(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    if (!row || !canAccessJob(caller, row.ownerId)) throw new JobNotFoundError();
+    return row;
+  }
+
+  private async update(em: EntityManager, id: string, set: string): Promise<JobRow> {
+    const [rows] = await em.query<[JobRow[], number]>(
+      `UPDATE jobs SET ${set}, updated_at = now() WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
+      [id],
+    );
+    return rows[0];
+  }
+}
+
+interface CancelOutcome {
+  row: JobRow;
+  accepted: boolean;
+  changes: Changes;
+}
+
+async function insertJobs(em: EntityManager, jobs: NewJob[]): Promise<JobRow[]> {
+  const col = <K extends keyof NewJob>(key: K) => jobs.map((job) => job[key]);
+  return em.query<JobRow[]>(
+    `INSERT INTO jobs (id, type, name, priority, payload, max_attempts, run_at, timeout_seconds,
+       backoff_base_seconds, backoff_max_seconds, idempotency_key, request_hash, owner_id)
+     SELECT id, type, name, priority, payload, max_attempts, COALESCE(run_at, now()), timeout_seconds,
+       backoff_base, backoff_max, idempotency_key, request_hash, owner_id
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::jsonb[], $6::int[],
+       $7::timestamptz[], $8::int[], $9::float8[], $10::float8[], $11::text[], $12::text[], $13::uuid[])
+       AS v(id, type, name, priority, payload, max_attempts, run_at, timeout_seconds, backoff_base,
+         backoff_max, idempotency_key, request_hash, owner_id)
+     ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     RETURNING ${JOB_COLUMNS}`,
+    [
+      col('id'),
+      col('type'),
+      col('name'),
+      col('priority'),
+      col('payloadJson'),
+      col('maxAttempts'),
+      col('runAt'),
+      col('timeoutSeconds'),
+      col('backoffBaseSeconds'),
+      col('backoffMaxSeconds'),
+      col('idempotencyKey'),
+      col('requestHash'),
+      col('ownerId'),
+    ],
+  );
+}
+
+function findByKeys(em: EntityManager, ownerId: string, keys: string[]): Promise<JobRow[]> {
+  return em.query<JobRow[]>(
+    `SELECT ${JOB_COLUMNS} FROM jobs WHERE owner_id = $1 AND idempotency_key = ANY($2::text[])`,
+    [ownerId, keys],
+  );
+}

@@ -1,0 +1,66 @@
+import { DataSource } from 'typeorm';
+import { loginAdmin, newUser } from './support/auth';
+import { observed, TestHandlersModule } from './support/test-handlers';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const JOBS = 2000;
+// PostgreSQL: three engines on one database, as three replicas would be. The embedded store
+// serves one process, so there the same promise is checked with one engine.
+const ENGINES = process.env.DATABASE_URL ? 3 : 1;
+
+describe(`${ENGINES} engine(s) on one store run ${JOBS} jobs exactly once (CONTRACT §1, §5)`, () => {
+  const apps: TestApp[] = [];
+  afterAll(async () => {
+    for (const app of apps.reverse()) await app.close();
+  });
+
+  it('every job is invoked once, succeeds once and has one attempt row', async () => {
+    observed.reset();
+    const env = { JOBS_CONCURRENCY: '10', JOBS_POLL_INTERVAL_MS: '200' };
+    apps.push(await startTestApp({ env, imports: [TestHandlersModule] }));
+    for (let i = 1; i < ENGINES; i += 1) {
+      apps.push(await startTestApp({ env, imports: [TestHandlersModule], store: apps[0].store }));
+    }
+    const api = apps[0].app;
+    const user = await newUser(api, await loginAdmin(api));
+    for (let offset = 0; offset < JOBS; offset += 1000) {
+      const res = await api.inject({
+        method: 'POST',
+        url: '/v1/jobs/batch',
+        headers: user.headers,
+        payload: { jobs: Array.from({ length: 1000 }, () => ({ type: 'test.counting', payload: {} })) },
+      });
+      expect(res.statusCode).toBe(202);
+    }
+
+    const db = api.get(DataSource);
+    const deadline = Date.now() + 120_000;
+    let open = JOBS;
+    while (open > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const [row] = await db.query<{ open: number }[]>(
+        "SELECT count(*)::int AS open FROM jobs WHERE type = 'test.counting' AND status <> 'succeeded'",
+      );
+      open = row.open;
+    }
+    expect(open).toBe(0);
+
+    const counts = [...observed.invocations.values()];
+    expect(counts).toHaveLength(JOBS);
+    expect(counts.filter((n) => n !== 1)).toEqual([]);
+    const [history] = await db.query<{ rows: number; jobs: number; attempts: number }[]>(
+      `SELECT count(*)::int AS rows, count(DISTINCT a.job_id)::int AS jobs,
+         (SELECT sum(attempts)::int FROM jobs WHERE type = 'test.counting') AS attempts
+       FROM job_attempts a JOIN jobs j ON j.id = a.job_id
+       WHERE j.type = 'test.counting' AND a.outcome = 'succeeded'`,
+    );
+    expect(history).toEqual({ rows: JOBS, jobs: JOBS, attempts: JOBS });
+    if (ENGINES > 1) {
+      const [workers] = await db.query<{ n: number }[]>(
+        "SELECT count(DISTINCT a.worker_id)::int AS n FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.type = 'test.counting'",
+      );
+      // Every engine took part: the claims really were concurrent.
+      expect(workers.n).toBe(ENGINES);
+    }
+  });
+});

@@ -1,0 +1,520 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { DataSource } from 'typeorm';
+import { loginAdmin, newUser, type Session } from './support/auth';
+import { getJob, type JobJson, submitJob, waitForJob } from './support/jobs';
+import { startTestApp, type TestApp } from './support/test-app';
+import { observed, TestHandlersModule } from './support/test-handlers';
+
+// CONTRACT §5 (POST /v1/jobs, POST /v1/jobs/batch, GET /v1/job-types) with §3's error conventions.
+
+const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const JOB_KEYS = (
+  'id type name status priority payload progress progressMessage attempts maxAttempts runAt ' +
+  'timeoutSeconds idempotencyKey ownerId cancelRequested lastError createdAt updatedAt startedAt finishedAt'
+).split(' ');
+
+interface FieldProblem {
+  status: number;
+  code: string;
+  errors?: { field: string; message: string }[];
+}
+interface JobType {
+  type: string;
+  payloadSchema: { properties?: Record<string, unknown>; required?: string[] };
+  defaultTimeoutSeconds: number;
+  defaultMaxAttempts: number;
+}
+type Caller = { headers: Record<string, string> };
+type BatchItem =
+  { index: number; job: JobJson } | { index: number; error: FieldProblem & { instance: string } };
+
+function expectProblem(res: LightMyRequestResponse, status: number, field?: string | RegExp): FieldProblem {
+  expect(res.statusCode).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = res.json<FieldProblem>();
+  expect(body).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
+  if (field !== undefined) {
+    const matcher = typeof field === 'string' ? field : expect.stringMatching(field);
+    expect(body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field: matcher })]));
+  }
+  return body;
+}
+
+describe('submitting jobs (CONTRACT §5)', () => {
+  let t: TestApp;
+  let admin: Session;
+  let user: Session & { id: string };
+  beforeAll(async () => {
+    t = await startTestApp({ imports: [TestHandlersModule] });
+    admin = await loginAdmin(t.app);
+    user = await newUser(t.app, admin);
+  });
+  afterAll(() => t.close());
+
+  const inject = (url: string, caller: Caller, payload: unknown, headers: Record<string, string> = {}) =>
+    t.app.inject({
+      method: 'POST',
+      url,
+      headers: { ...caller.headers, ...headers },
+      payload: payload as InjectOptions['payload'],
+    });
+  const post = (caller: Caller, payload: unknown, headers?: Record<string, string>) =>
+    inject('/v1/jobs', caller, payload, headers);
+  const postBatch = (caller: Caller, jobs: unknown, headers?: Record<string, string>) =>
+    inject('/v1/jobs/batch', caller, { jobs }, headers);
+  const query = <T>(sql: string, params: unknown[] = []) => t.app.get(DataSource).query<T[]>(sql, params);
+  const countJobs = async (where = 'true', params: unknown[] = []) =>
+    (await query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE ${where}`, params))[0].n;
+  const jobTypes = async () =>
+    (await t.app.inject({ method: 'GET', url: '/v1/job-types', headers: user.headers })).json<{
+      items: JobType[];
+    }>().items;
+
+  describe('POST /v1/jobs', () => {
+    it('answers 202 with Location and the whole job, defaults filled in', async () => {
+      const sleepType = (await jobTypes()).find((type) => type.type === 'sleep') as JobType;
+      const res = await post(user, { type: 'sleep', payload: { ms: 1 } });
+      expect(res.statusCode).toBe(202);
+      const job = res.json<JobJson>();
+      expect(res.headers.location).toBe(`/v1/jobs/${job.id}`);
+      expect(Object.keys(job).sort()).toEqual([...JOB_KEYS].sort());
+      expect(job).toEqual({
+        id: expect.stringMatching(UUID),
+        type: 'sleep',
+        name: null,
+        status: 'queued',
+        priority: 5,
+        payload: { ms: 1 },
+        progress: 0,
+        progressMessage: null,
+        attempts: 0,
+        maxAttempts: 3,
+        runAt: expect.stringMatching(ISO_MS_UTC),
+        timeoutSeconds: sleepType.defaultTimeoutSeconds,
+        idempotencyKey: null,
+        ownerId: user.id,
+        cancelRequested: false,
+        lastError: null,
+        createdAt: expect.stringMatching(ISO_MS_UTC),
+        updatedAt: expect.stringMatching(ISO_MS_UTC),
+        startedAt: null,
+        finishedAt: null,
+      });
+      expect(Math.abs(Date.parse(job.runAt) - Date.parse(job.createdAt))).toBeLessThan(1000);
+      const done = await waitForJob(t.app, user, job.id);
+      expect(done.status).toBe('succeeded');
+      expect(done.startedAt).toMatch(ISO_MS_UTC);
+      expect(done.finishedAt).toMatch(ISO_MS_UTC);
+    });
+
+    it("takes the type's default maxAttempts and timeout, and the caller's overrides", async () => {
+      const flaky = (await jobTypes()).find((type) => type.type === 'test.flaky') as JobType;
+      expect(flaky.defaultMaxAttempts).toBe(5);
+      const byDefault = await submitJob(t.app, user, { type: 'test.flaky', payload: { failTimes: 0 } });
+      expect(byDefault).toMatchObject({
+        maxAttempts: 5,
+        timeoutSeconds: flaky.defaultTimeoutSeconds,
+      });
+      const custom = await submitJob(t.app, user, {
+        type: 'noop',
+        name: 'nightly',
+        payload: { a: [1, { b: null }] },
+        priority: 10,
+        maxAttempts: 25,
+        timeoutSeconds: 3600,
+        backoff: { baseSeconds: 0.5, maxSeconds: 10 },
+      });
+      expect(custom).toMatchObject({
+        name: 'nightly',
+        payload: { a: [1, { b: null }] },
+        priority: 10,
+        maxAttempts: 25,
+        timeoutSeconds: 3600,
+      });
+    });
+
+    it('defaults an omitted payload to {}', async () => {
+      const job = await submitJob(t.app, user, { type: 'noop' });
+      expect(job.payload).toEqual({});
+      expect((await getJob(t.app, user, job.id)).payload).toEqual({});
+    });
+
+    const invalid: [string, Record<string, unknown>, string | RegExp][] = [
+      ['no type', { payload: {} }, 'type'],
+      ['an unknown type', { type: 'no-such-type' }, 'type'],
+      ['a sleep payload without ms', { type: 'sleep', payload: {} }, 'payload.ms'],
+      ['a sleep payload with ms "x"', { type: 'sleep', payload: { ms: 'x' } }, 'payload.ms'],
+      ['an extra payload field', { type: 'sleep', payload: { ms: 1, extra: true } }, /^payload\.extra$/],
+      ['priority 0', { type: 'noop', priority: 0 }, 'priority'],
+      ['priority 11', { type: 'noop', priority: 11 }, 'priority'],
+      ['priority 2.5', { type: 'noop', priority: 2.5 }, 'priority'],
+      ['maxAttempts 0', { type: 'noop', maxAttempts: 0 }, 'maxAttempts'],
+      ['maxAttempts 26', { type: 'noop', maxAttempts: 26 }, 'maxAttempts'],
+      ['timeoutSeconds 0', { type: 'noop', timeoutSeconds: 0 }, 'timeoutSeconds'],
+      ['timeoutSeconds 3601', { type: 'noop', timeoutSeconds: 3601 }, 'timeoutSeconds'],
+      ['runAt not ISO 8601', { type: 'noop', runAt: 'tomorrow' }, 'runAt'],
+      [
+        'runAt and delaySeconds together',
+        { type: 'noop', runAt: new Date(Date.now() + 60_000).toISOString(), delaySeconds: 5 },
+        /^(runAt|delaySeconds)$/,
+      ],
+      ['delaySeconds -1', { type: 'noop', delaySeconds: -1 }, 'delaySeconds'],
+      ['an unknown top-level field', { type: 'noop', colour: 'red' }, 'colour'],
+      [
+        'backoff.baseSeconds > maxSeconds',
+        { type: 'noop', backoff: { baseSeconds: 10, maxSeconds: 5 } },
+        /^backoff\./,
+      ],
+      [
+        'backoff.baseSeconds 0',
+        { type: 'noop', backoff: { baseSeconds: 0, maxSeconds: 5 } },
+        'backoff.baseSeconds',
+      ],
+      ['an array payload', { type: 'noop', payload: [1, 2] }, 'payload'],
+      ['a string payload', { type: 'noop', payload: 'hello' }, 'payload'],
+      ['a name over 200 characters', { type: 'noop', name: 'n'.repeat(201) }, 'name'],
+    ];
+    it.each(invalid)('refuses %s with 400 naming the field, and creates nothing', async (_, body, field) => {
+      const before = await countJobs();
+      expectProblem(await post(user, body), 400, field);
+      expect(await countJobs()).toBe(before);
+    });
+
+    it.each([
+      ['201 characters', 'k'.repeat(201)],
+      ['a space', 'two words'],
+    ])('refuses an Idempotency-Key header with %s (400), and creates nothing', async (_, key) => {
+      const before = await countJobs();
+      expectProblem(await post(user, { type: 'noop' }, { 'idempotency-key': key }), 400, 'Idempotency-Key');
+      expect(await countJobs()).toBe(before);
+    });
+  });
+
+  describe('runAt and delaySeconds', () => {
+    it('a job due later stays queued while the worker runs due jobs', async () => {
+      const later = new Date(Date.now() + 3_600_000);
+      const atLater = await submitJob(t.app, user, {
+        type: 'test.counting',
+        runAt: later.toISOString().replace('Z', '+00:00'),
+      });
+      expect(atLater.runAt).toBe(later.toISOString());
+      const delayed = await submitJob(t.app, user, { type: 'test.counting', delaySeconds: 3600 });
+      expect(Date.parse(delayed.runAt) - Date.parse(delayed.createdAt)).toBeGreaterThan(3_590_000);
+      // A job submitted afterwards and due now proves the worker has claimed since.
+      const now = await submitJob(t.app, user, { type: 'test.counting' });
+      expect((await waitForJob(t.app, user, now.id)).status).toBe('succeeded');
+      await sleep(300);
+      for (const job of [atLater, delayed]) {
+        expect(await getJob(t.app, user, job.id)).toMatchObject({
+          status: 'queued',
+          attempts: 0,
+          startedAt: null,
+        });
+        expect(observed.invocations.get(job.id)).toBeUndefined();
+      }
+    });
+
+    it('a runAt with an offset is stored as the same instant in UTC', async () => {
+      const job = await submitJob(t.app, user, { type: 'noop', runAt: '2099-06-01T12:00:00+02:00' });
+      expect(job.runAt).toBe('2099-06-01T10:00:00.000Z');
+    });
+
+    it('an explicit runAt: null is refused or means now, never the epoch', async () => {
+      const res = await post(user, { type: 'noop', runAt: null });
+      if (res.statusCode === 400) return void expectProblem(res, 400, 'runAt');
+      expect(res.statusCode).toBe(202);
+      const job = res.json<JobJson>();
+      expect(Math.abs(Date.parse(job.runAt) - Date.parse(job.createdAt))).toBeLessThan(1000);
+    });
+
+    it('delaySeconds: 2 runs the job after about 2 s, not before', async () => {
+      const job = await submitJob(t.app, user, { type: 'test.counting', delaySeconds: 2 });
+      const delay = Date.parse(job.runAt) - Date.parse(job.createdAt);
+      expect(delay).toBeGreaterThan(1500);
+      expect(delay).toBeLessThan(3000);
+      await sleep(1000);
+      expect(observed.invocations.get(job.id)).toBeUndefined();
+      expect((await getJob(t.app, user, job.id)).status).toBe('queued');
+      const done = await waitForJob(t.app, user, job.id, undefined, 6000);
+      expect(done.status).toBe('succeeded');
+      expect(observed.invocations.get(job.id)).toBe(1);
+      expect(Date.parse(done.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(job.runAt));
+    });
+  });
+
+  describe('idempotency (owner-scoped)', () => {
+    const rowsFor = (ownerId: string, key: string) =>
+      countJobs('owner_id = $1 AND idempotency_key = $2', [ownerId, key]);
+
+    it('Idempotency-Key header: same body → 200 with the original, another body → 409', async () => {
+      const caller = await newUser(t.app, admin);
+      const key = `k-${randomUUID()}`;
+      const body = { type: 'sleep', payload: { ms: 5 }, priority: 7 };
+      const first = await post(caller, body, { 'idempotency-key': key });
+      expect(first.statusCode).toBe(202);
+      const job = first.json<JobJson>();
+      expect(job.idempotencyKey).toBe(key);
+      const before = await countJobs();
+
+      const again = await post(caller, body, { 'idempotency-key': key });
+      expect(again.statusCode).toBe(200);
+      expect(again.json<JobJson>().id).toBe(job.id);
+      expect(again.headers.location).toBe(`/v1/jobs/${job.id}`);
+      // The body field names the same key as the header.
+      const asField = await post(caller, { ...body, idempotencyKey: key });
+      expect(asField.statusCode).toBe(200);
+      expect(asField.json<JobJson>().id).toBe(job.id);
+
+      const other = await post(caller, { ...body, priority: 8 }, { 'idempotency-key': key });
+      expect(expectProblem(other, 409).code).toBe('JOBS.IDEMPOTENCY_CONFLICT');
+      expect(await countJobs()).toBe(before);
+      expect(await rowsFor(caller.id, key)).toBe(1);
+    });
+
+    it('idempotencyKey body field: same body → 200, another body → 409', async () => {
+      const caller = await newUser(t.app, admin);
+      const body = { type: 'noop', payload: { n: 1 }, idempotencyKey: `k-${randomUUID()}` };
+      const job = await submitJob(t.app, caller, body);
+      const before = await countJobs();
+      const again = await post(caller, body);
+      expect(again.statusCode).toBe(200);
+      expect(again.json<JobJson>().id).toBe(job.id);
+      expectProblem(await post(caller, { ...body, payload: { n: 2 } }), 409);
+      expect(await countJobs()).toBe(before);
+    });
+
+    it('a header and a body key that differ → 400, nothing created', async () => {
+      const before = await countJobs();
+      const res = await post(
+        user,
+        { type: 'noop', idempotencyKey: 'body-key' },
+        { 'idempotency-key': 'header-key' },
+      );
+      expectProblem(res, 400, /idempotency/i);
+      expect(await countJobs()).toBe(before);
+    });
+
+    it("another user's identical key makes a separate job", async () => {
+      const [a, b] = [await newUser(t.app, admin), await newUser(t.app, admin)];
+      const key = `shared-${randomUUID()}`;
+      const first = await submitJob(t.app, a, { type: 'noop' }, { 'idempotency-key': key });
+      const second = await post(b, { type: 'noop' }, { 'idempotency-key': key });
+      expect(second.statusCode).toBe(202);
+      expect(second.json<JobJson>()).toMatchObject({ ownerId: b.id, idempotencyKey: key });
+      expect(second.json<JobJson>().id).not.toBe(first.id);
+    });
+
+    it('key order in the body does not matter', async () => {
+      const key = `order-${randomUUID()}`;
+      const job = await submitJob(
+        t.app,
+        user,
+        {
+          type: 'sleep',
+          priority: 3,
+          payload: { ms: 1, steps: 1 },
+          backoff: { baseSeconds: 1, maxSeconds: 9 },
+        },
+        { 'idempotency-key': key },
+      );
+      const again = await post(
+        user,
+        {
+          backoff: { maxSeconds: 9, baseSeconds: 1 },
+          payload: { steps: 1, ms: 1 },
+          priority: 3,
+          type: 'sleep',
+        },
+        { 'idempotency-key': key },
+      );
+      expect(again.statusCode).toBe(200);
+      expect(again.json<JobJson>().id).toBe(job.id);
+    });
+
+    it('20 concurrent identical requests make exactly one job and one audit row', async () => {
+      const caller = await newUser(t.app, admin);
+      const key = `race-${randomUUID()}`;
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          post(caller, { type: 'noop', payload: { race: true } }, { 'idempotency-key': key }),
+        ),
+      );
+      const statuses = responses.map((res) => res.statusCode).sort((a, b) => a - b);
+      expect(statuses).toEqual([...Array<number>(19).fill(200), 202]);
+      const ids = new Set(responses.map((res) => res.json<JobJson>().id));
+      expect(ids.size).toBe(1);
+      const [id] = [...ids];
+      expect(await rowsFor(caller.id, key)).toBe(1);
+      const audit = await query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM audit_logs WHERE action = 'job.created' AND resource_id = $1",
+        [id],
+      );
+      expect(audit[0].n).toBe(1);
+    });
+  });
+
+  describe('POST /v1/jobs/batch', () => {
+    it('creates the valid items, reports each invalid one, in index order, with one audit row', async () => {
+      const caller = await newUser(t.app, admin);
+      const key = `b-${randomUUID()}`;
+      const original = await submitJob(
+        t.app,
+        caller,
+        { type: 'noop', payload: { v: 1 } },
+        { 'idempotency-key': key },
+      );
+      const before = await countJobs();
+      const requestId = `batch-${randomUUID()}`;
+      const res = await postBatch(
+        caller,
+        [
+          { type: 'noop', payload: { a: 1 } },
+          { type: 'no-such-type' },
+          { type: 'sleep', payload: { ms: 1 }, priority: 9 },
+          { type: 'sleep', payload: {} },
+          { type: 'noop', bogus: 1 },
+          { type: 'noop', payload: { v: 1 }, idempotencyKey: key },
+          { type: 'noop', payload: { v: 2 }, idempotencyKey: key },
+          { type: 'noop', priority: 11 },
+        ],
+        { 'x-request-id': requestId },
+      );
+      expect(res.statusCode).toBe(202);
+      const { results } = res.json<{ results: BatchItem[] }>();
+      expect(results.map((item) => item.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      const fieldOf = (i: number) => {
+        const item = results[i];
+        if (!('error' in item)) throw new Error(`item ${i} has no error`);
+        expect(item.error).toMatchObject({
+          status: 400,
+          type: expect.any(String),
+          title: expect.any(String),
+          instance: '/v1/jobs/batch',
+        });
+        return item.error.errors?.map((e) => e.field);
+      };
+      expect(fieldOf(1)).toContain('type');
+      expect(fieldOf(3)).toContain('payload.ms');
+      expect(fieldOf(4)).toContain('bogus');
+      expect(fieldOf(7)).toContain('priority');
+      expect(results[6]).toMatchObject({ error: { status: 409, code: 'JOBS.IDEMPOTENCY_CONFLICT' } });
+      expect(results[5]).toMatchObject({ job: { id: original.id } });
+      expect(results[0]).toMatchObject({ job: { type: 'noop', payload: { a: 1 }, ownerId: caller.id } });
+      expect(results[2]).toMatchObject({ job: { type: 'sleep', priority: 9, status: 'queued' } });
+
+      const created = [results[0], results[2]].map((item) => ('job' in item ? item.job.id : ''));
+      expect(await countJobs('id = ANY($1::uuid[])', [created])).toBe(2);
+      expect(await countJobs()).toBe(before + 2);
+      // The service writes one row for a multi-job insert: no resource id, the new ids in changes.
+      const audit = await query<{ resource_id: string | null; changes: { jobIds: { after: string[] } } }>(
+        "SELECT resource_id, changes FROM audit_logs WHERE action = 'job.created' AND request_id = $1",
+        [requestId],
+      );
+      expect(audit).toHaveLength(1);
+      expect(audit[0].resource_id).toBeNull();
+      expect([...audit[0].changes.jobIds.after].sort()).toEqual([...created].sort());
+    });
+
+    it('refuses an empty batch with 400', async () => {
+      const before = await countJobs();
+      expectProblem(await postBatch(user, []), 400, 'jobs');
+      expect(await countJobs()).toBe(before);
+    });
+
+    it('accepts 1000 noop jobs and stores them all', async () => {
+      const res = await postBatch(
+        user,
+        Array.from({ length: 1000 }, (_, i) => ({ type: 'noop', payload: { i } })),
+      );
+      expect(res.statusCode).toBe(202);
+      const { results } = res.json<{ results: BatchItem[] }>();
+      expect(results).toHaveLength(1000);
+      expect(results.every((item, i) => item.index === i && 'job' in item)).toBe(true);
+      const ids = results.map((item) => ('job' in item ? item.job.id : ''));
+      expect(await countJobs('id = ANY($1::uuid[])', [ids])).toBe(1000);
+    });
+  });
+
+  describe('GET /v1/job-types', () => {
+    it('lists the built-in and test types with their payload schema and defaults', async () => {
+      const types = await jobTypes();
+      expect(types.map((type) => type.type)).toEqual(
+        expect.arrayContaining(['noop', 'sleep', 'test.counting', 'test.flaky']),
+      );
+      for (const type of types) {
+        expect(type).toMatchObject({
+          payloadSchema: expect.objectContaining({ type: 'object' }),
+          defaultTimeoutSeconds: expect.any(Number),
+          defaultMaxAttempts: expect.any(Number),
+        });
+      }
+      const sleepType = types.find((type) => type.type === 'sleep') as JobType;
+      expect(sleepType.payloadSchema.properties).toHaveProperty('ms');
+      expect(sleepType.payloadSchema.required).toContain('ms');
+    });
+
+    it('needs authentication', async () => {
+      const res = await t.app.inject({ method: 'GET', url: '/v1/job-types' });
+      expectProblem(res, 401);
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+    });
+  });
+
+  describe('authentication', () => {
+    it('refuses an unauthenticated submission with 401 and WWW-Authenticate: Bearer', async () => {
+      const before = await countJobs();
+      for (const headers of [{}, { authorization: 'Bearer not-a-token' }] as Record<string, string>[]) {
+        const res = await post({ headers }, { type: 'noop' });
+        expectProblem(res, 401);
+        expect(res.headers['www-authenticate']).toBe('Bearer');
+      }
+      expect(await countJobs()).toBe(before);
+    });
+
+    it("accepts an API key, owned by the key's owner", async () => {
+      const owner = await newUser(t.app, admin);
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/v1/users/me/api-keys',
+        headers: owner.headers,
+        payload: { name: 'submitter' },
+      });
+      expect(created.statusCode).toBe(201);
+      const { key } = created.json<{ key: string }>();
+      const res = await post({ headers: { 'x-api-key': key } }, { type: 'noop' });
+      expect(res.statusCode).toBe(202);
+      expect(res.json<JobJson>().ownerId).toBe(owner.id);
+    });
+  });
+});
+
+describe('batch size limit (JOBS_BATCH_MAX)', () => {
+  let t: TestApp;
+  let user: Session;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { JOBS_BATCH_MAX: '5' } });
+    user = await newUser(t.app, await loginAdmin(t.app));
+  });
+  afterAll(() => t.close());
+
+  const batch = (n: number) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/jobs/batch',
+      headers: user.headers,
+      payload: { jobs: Array.from({ length: n }, () => ({ type: 'noop' })) },
+    });
+  const countJobs = async () =>
+    (await t.app.get(DataSource).query<{ n: number }[]>('SELECT count(*)::int AS n FROM jobs'))[0].n;
+
+  it('refuses 6 jobs with 400 and creates none, accepts 5', async () => {
+    const over = await batch(6);
+    expectProblem(over, 400, 'jobs');
+    expect(await countJobs()).toBe(0);
+    expect((await batch(5)).statusCode).toBe(202);
+    expect(await countJobs()).toBe(5);
+  });
+});
