@@ -27,4 +27,5 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   'JOBS.IDEMPOTENCY_CONFLICT': 409,
   'JOBS.ILLEGAL_STATE': 409,
   'JOBS.NO_RESULT': 409,
+  'JOBS.QUEUE_NOT_FOUND': 404,
 };

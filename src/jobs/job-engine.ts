@@ -41,6 +41,8 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly running = new Map<string, RunningAttempt>();
   private readonly writer: AttemptWriter;
   private buffer: ClaimedJob[] = [];
+  /** Types an admin paused (CONTRACT §5): not claimed, re-read every second and on a signal. */
+  private paused = new Set<string>();
   /** Attempts that ended but whose outcome is not written yet: their rows still say running. */
   private unwritten = 0;
   private claiming = false;
@@ -86,16 +88,19 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     this.started = true;
     this.signals.onReady(() => this.wake());
     this.signals.onCancel((jobId) => this.cancelLocal(jobId));
+    this.signals.onQueuesChanged(() => void this.refreshPaused());
     await this.signals.listen();
     const leaseMs = this.config.leaseSeconds * 1000;
     this.timers.push(
       setInterval(() => this.wake(), this.config.pollIntervalMs),
       setInterval(() => void this.maintainLeases(), TICK_MS),
+      setInterval(() => void this.refreshPaused(), TICK_MS),
       setInterval(() => void this.reap(), Math.min(5000, Math.max(1000, leaseMs / 2))),
     );
     this.logger.log(
       `Worker ${this.workerId} started: concurrency ${this.config.concurrency}, types ${this.registry.types().join(', ')}`,
     );
+    await this.refreshPaused();
     this.wake();
   }
 
@@ -116,13 +121,9 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         this.wakeAgain = false;
         // Counting unwritten ends keeps the rows marked running within capacity.
         const room = this.capacity - this.running.size - this.buffer.length - this.unwritten;
-        if (room <= 0) break;
-        const jobs = await this.store.claim(
-          this.registry.types(),
-          room,
-          this.config.leaseSeconds,
-          this.workerId,
-        );
+        const types = this.registry.types().filter((type) => !this.paused.has(type));
+        if (room <= 0 || types.length === 0) break;
+        const jobs = await this.store.claim(types, room, this.config.leaseSeconds, this.workerId);
         if (this.stopping) {
           await this.store.release(jobs);
           break;
@@ -145,6 +146,29 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     while (!this.stopping && this.running.size < this.config.concurrency && this.buffer.length > 0) {
       this.start(this.buffer.shift() as ClaimedJob);
     }
+  }
+
+  /**
+   * Re-reads the paused types. Buffered jobs of a newly paused type go back to the queue (their
+   * handlers never started); a resumed type is claimed at once. Running jobs are left to finish.
+   */
+  private async refreshPaused(): Promise<void> {
+    let paused: Set<string>;
+    try {
+      paused = await this.store.pausedTypes();
+    } catch (error) {
+      return this.warnStore('Reading paused queues failed', error);
+    }
+    const resumed = [...this.paused].some((type) => !paused.has(type));
+    this.paused = paused;
+    const held = this.buffer.filter((job) => paused.has(job.type));
+    if (held.length > 0) {
+      this.buffer = this.buffer.filter((job) => !paused.has(job.type));
+      await this.store
+        .release(held)
+        .catch((error: unknown) => this.warnStore('Releasing jobs failed', error));
+    }
+    if (resumed) this.wake();
   }
 
   /** A cancel request: aborts the running attempt, or hands a buffered job back (it ends cancelled). */

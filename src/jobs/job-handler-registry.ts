@@ -58,14 +58,20 @@ export class JobHandlerRegistry implements OnModuleInit {
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
       return [{ field: 'payload', message: 'payload must be a JSON object' }];
     }
-    if (!type.options.payload) return [];
-    const errors = validateSync(plainToInstance(type.options.payload, payload), {
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      forbidUnknownValues: true,
-      validationError: { target: false, value: false },
-    });
-    return flattenValidationErrors(errors, 'payload');
+    const instance = this.toHandlerPayload(type, payload);
+    if (type.options.payload) {
+      const errors = validateSync(instance as object, {
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        forbidUnknownValues: true,
+        validationError: { target: false, value: false },
+      });
+      if (errors.length > 0) return flattenValidationErrors(errors, 'payload');
+    }
+    return (type.handler.validate?.(instance) ?? []).map((error) => ({
+      field: `payload.${error.field}`,
+      message: error.message,
+    }));
   }
 
   /** The payload as the handler receives it: an instance of its DTO when it declares one. */

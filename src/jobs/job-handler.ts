@@ -54,6 +54,12 @@ export interface JobContext<P> {
  */
 export interface HandlesJob<P = unknown, R = unknown> {
   handle(context: JobContext<P>): Promise<R>;
+  /**
+   * Rules the payload DTO cannot express (they need configuration, say), checked at submit time
+   * after the DTO passed: each error becomes a 400 `errors[]` entry, `field` relative to the
+   * payload (`url`, not `payload.url`).
+   */
+  validate?(payload: P): { field: string; message: string }[];
 }
 
 /** Marks a provider as the handler of a job type; it is found at start-up (JobHandlerRegistry). */

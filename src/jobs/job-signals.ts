@@ -7,6 +7,7 @@ import { databaseConfig } from '@lib/config';
 
 const READY = 'jobs_ready';
 const CANCEL = 'jobs_cancel';
+const QUEUES = 'jobs_queues';
 const RECONNECT_MS = { first: 500, max: 30_000 };
 
 /**
@@ -37,6 +38,11 @@ export class JobSignals implements OnApplicationShutdown {
     this.events.on(CANCEL, listener);
   }
 
+  /** A queue was paused or resumed. */
+  onQueuesChanged(listener: () => void): void {
+    this.events.on(QUEUES, listener);
+  }
+
   /** Inside the transaction that made jobs ready: tells other replicas when it commits. */
   async publishReady(em: EntityManager): Promise<void> {
     if (this.db.url) await em.query(`SELECT pg_notify('${READY}', '')`);
@@ -44,6 +50,14 @@ export class JobSignals implements OnApplicationShutdown {
 
   async publishCancel(em: EntityManager, jobId: string): Promise<void> {
     if (this.db.url) await em.query(`SELECT pg_notify('${CANCEL}', $1)`, [jobId]);
+  }
+
+  async publishQueuesChanged(em: EntityManager): Promise<void> {
+    if (this.db.url) await em.query(`SELECT pg_notify('${QUEUES}', '')`);
+  }
+
+  queuesChangedLocally(): void {
+    this.events.emit(QUEUES);
   }
 
   /** After the commit: wakes this replica's own worker without a round trip. */
@@ -81,15 +95,17 @@ export class JobSignals implements OnApplicationShutdown {
     client.on('notification', (message) => {
       if (message.channel === READY) this.events.emit(READY);
       else if (message.channel === CANCEL && message.payload) this.events.emit(CANCEL, message.payload);
+      else if (message.channel === QUEUES) this.events.emit(QUEUES);
     });
     client.on('error', () => this.reconnect(client, RECONNECT_MS.first));
     client.on('end', () => this.reconnect(client, RECONNECT_MS.first));
     try {
       await client.connect();
-      await client.query(`LISTEN ${READY}; LISTEN ${CANCEL}`);
+      await client.query(`LISTEN ${READY}; LISTEN ${CANCEL}; LISTEN ${QUEUES}`);
       if (this.closed) return void (await client.end());
       this.client = client;
       // Anything sent while we were not listening was missed: look once.
+      this.events.emit(QUEUES);
       this.events.emit(READY);
     } catch (error) {
       this.logger.warn(`LISTEN connection failed (${String(error)}); polling meanwhile`);

@@ -223,6 +223,12 @@ export class JobStore {
     );
   }
 
+  /** The job types an admin has paused (job_queues); workers do not claim them. */
+  async pausedTypes(): Promise<Set<string>> {
+    const rows = await this.rows<{ type: string }>('SELECT type FROM job_queues WHERE paused', []);
+    return new Set(rows.map((row) => row.type));
+  }
+
   /** TypeORM answers an UPDATE or DELETE with [rows, count] and anything else with rows. */
   private async rows<T>(sql: string, parameters: unknown[]): Promise<T[]> {
     const result = await this.dataSource.query<T[] | [T[], number]>(sql, parameters);

@@ -243,3 +243,24 @@ export class JobTypeDto {
 export class JobTypeListDto {
   items!: JobTypeDto[];
 }
+
+export class QueueCountsDto {
+  queued!: number;
+  running!: number;
+  succeeded!: number;
+  failed!: number;
+  cancelled!: number;
+}
+
+export class QueueDto {
+  type!: string;
+  paused!: boolean;
+  /** queued and running are exact; the final states may trail by up to 5 s. */
+  counts!: QueueCountsDto;
+  /** Seconds the oldest ready job has waited; null when none is waiting. */
+  oldestQueuedAgeSeconds!: number | null;
+}
+
+export class QueueListDto {
+  items!: QueueDto[];
+}

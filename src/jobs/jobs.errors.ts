@@ -6,7 +6,8 @@ export type JobsErrorCode =
   | 'JOBS.INVALID'
   | 'JOBS.IDEMPOTENCY_CONFLICT'
   | 'JOBS.ILLEGAL_STATE'
-  | 'JOBS.NO_RESULT';
+  | 'JOBS.NO_RESULT'
+  | 'JOBS.QUEUE_NOT_FOUND';
 
 /** Unknown, or not the caller's to see: the same answer, so ids of others' jobs leak nothing. */
 export class JobNotFoundError extends DomainError<'JOBS.NOT_FOUND'> {
@@ -48,5 +49,11 @@ export class IllegalJobStateError extends DomainError<'JOBS.ILLEGAL_STATE'> {
 export class NoResultError extends DomainError<'JOBS.NO_RESULT'> {
   constructor(status: string) {
     super('JOBS.NO_RESULT', `The job has no result: it is ${status}, not succeeded.`);
+  }
+}
+
+export class QueueNotFoundError extends DomainError<'JOBS.QUEUE_NOT_FOUND'> {
+  constructor() {
+    super('JOBS.QUEUE_NOT_FOUND', 'No such queue: queues are the registered job types.');
   }
 }

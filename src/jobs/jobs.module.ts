@@ -4,9 +4,11 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { NoopHandler } from './handlers/noop.handler';
 import { SleepHandler } from './handlers/sleep.handler';
+import { AdminQueuesController } from './admin-queues.controller';
 import { JobAttempt } from './job-attempt.entity';
 import { JobEngine } from './job-engine';
 import { JobHandlerRegistry } from './job-handler-registry';
+import { JobQueuesService } from './job-queues.service';
 import { JobSignals } from './job-signals';
 import { JobStateCounts } from './job-state-counts';
 import { JobStore } from './job-store';
@@ -20,9 +22,10 @@ import { JobsService } from './jobs.service';
 /** Jobs: the REST API, the handlers and the worker engine (CONTRACT §5). */
 @Module({
   imports: [TypeOrmModule.forFeature([Job, JobAttempt]), AuditModule, DiscoveryModule],
-  controllers: [JobsController, JobTypesController],
+  controllers: [JobsController, JobTypesController, AdminQueuesController],
   providers: [
     JobsService,
+    JobQueuesService,
     JobSubmission,
     JobHandlerRegistry,
     JobStore,
