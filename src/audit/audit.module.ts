@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditLog } from './audit-log.entity';
+import { AuditRetention, auditRetentionMetricProviders } from './audit-retention';
 import { AuditController } from './audit.controller';
 import { AuditService } from './audit.service';
 
@@ -8,7 +9,7 @@ import { AuditService } from './audit.service';
 @Module({
   imports: [TypeOrmModule.forFeature([AuditLog])],
   controllers: [AuditController],
-  providers: [AuditService],
+  providers: [AuditService, AuditRetention, ...auditRetentionMetricProviders],
   exports: [AuditService],
 })
 export class AuditModule {}

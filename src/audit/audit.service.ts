@@ -23,6 +23,8 @@ export interface AuditLogFilter {
 
 const EXACT_FILTERS = ['action', 'actorId', 'resourceType', 'resourceId', 'requestId', 'success'] as const;
 const MAX_USER_AGENT = 512;
+/** pg_try_advisory_xact_lock key of the retention prune: one replica prunes at a time. */
+const AUDIT_PRUNE_LOCK = 7_364_101_002;
 
 /** The append-only audit trail (CONTRACT §6): other modules record through it, admins read it. */
 @Injectable()
@@ -81,8 +83,8 @@ export class AuditService {
   /**
    * Retention (AUDIT_RETENTION_DAYS): deletes rows older than `days`, `batchSize` per transaction
    * so no single one holds locks or WAL for long; returns how many went. Each transaction opens
-   * the table's DELETE guard for itself only, with SET LOCAL. SKIP LOCKED lets replicas prune at
-   * once without waiting on each other.
+   * the table's DELETE guard for itself only, with SET LOCAL, and takes a transaction-level
+   * advisory lock so that replicas take turns: a replica that finds it held stops there.
    */
   async pruneOlderThan(days: number, batchSize = 1000): Promise<number> {
     if (!(days > 0) || !Number.isInteger(batchSize) || batchSize < 1) {
@@ -91,6 +93,12 @@ export class AuditService {
     let total = 0;
     for (;;) {
       const deleted = await this.dataSource.transaction(async (em) => {
+        const [{ locked }] = await em.query<{ locked: boolean }[]>(
+          'SELECT pg_try_advisory_xact_lock($1) AS locked',
+          [AUDIT_PRUNE_LOCK],
+        );
+        // Another replica is pruning: its turn.
+        if (!locked) return 0;
         await em.query("SET LOCAL jobs_service.audit_prune = 'on'");
         // TypeORM answers a DELETE with [rows, rowCount].
         const [, count] = await em.query<[unknown[], number]>(

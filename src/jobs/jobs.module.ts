@@ -9,6 +9,7 @@ import { JobAttempt } from './job-attempt.entity';
 import { JobEngine } from './job-engine';
 import { JobHandlerRegistry } from './job-handler-registry';
 import { JobQueuesService } from './job-queues.service';
+import { JobRetention, jobRetentionMetricProviders } from './job-retention';
 import { JobSignals } from './job-signals';
 import { JobStateCounts } from './job-state-counts';
 import { JobStore } from './job-store';
@@ -34,6 +35,8 @@ import { JobsService } from './jobs.service';
     JobStateCounts,
     JobMetrics,
     ...jobMetricProviders,
+    JobRetention,
+    ...jobRetentionMetricProviders,
     NoopHandler,
     SleepHandler,
   ],

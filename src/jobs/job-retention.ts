@@ -1,0 +1,96 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { InjectMetric, makeCounterProvider } from '@willsoto/nestjs-prometheus';
+import type { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { databaseConfig, jobsConfig } from '@lib/config';
+
+const PRUNED = 'jobs_pruned_total';
+/** pg_try_advisory_xact_lock key: one replica prunes at a time. */
+const RETENTION_LOCK = 7_364_101_001;
+const BATCH = 500;
+const EVERY_MS = 5 * 60_000;
+
+export const jobRetentionMetricProviders = [
+  makeCounterProvider({
+    name: PRUNED,
+    help: 'Finished jobs deleted by retention, by type.',
+    labelNames: ['type'],
+  }),
+];
+
+/**
+ * Retention (CONTRACT §5): finished jobs older than JOBS_RETENTION_DAYS, with their attempt
+ * history, are deleted in batches of 500, each its own short transaction, every 5 minutes. A
+ * batch runs only under a transaction-level advisory lock, so replicas take turns instead of
+ * competing. PGlite has no autovacuum: on the embedded store each run ends with a VACUUM, or
+ * the dead rows of every finished job would pile up.
+ */
+@Injectable()
+export class JobRetention implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(JobRetention.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,
+    @Inject(databaseConfig.KEY) private readonly db: ConfigType<typeof databaseConfig>,
+    @InjectMetric(PRUNED) private readonly pruned: Counter<'type'>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.prune()
+        .catch((error: unknown) => this.logger.warn(`Job retention failed: ${String(error)}`))
+        .finally(() => (this.running = undefined));
+    }, EVERY_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Deletes what is past retention now; returns how many jobs went (0 if another replica holds the turn). */
+  async prune(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const types = await this.dataSource.transaction(async (em) => {
+        const [{ locked }] = await em.query<{ locked: boolean }[]>(
+          'SELECT pg_try_advisory_xact_lock($1) AS locked',
+          [RETENTION_LOCK],
+        );
+        if (!locked) return null;
+        // TypeORM answers a DELETE with [rows, count].
+        const [rows] = await em.query<[{ type: string }[], number]>(
+          `WITH doomed AS (
+             SELECT id FROM jobs
+             WHERE status IN ('succeeded', 'failed', 'cancelled')
+               AND finished_at < now() - $1::float8 * interval '1 day'
+             ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED
+           ), history AS (
+             DELETE FROM job_attempts a USING doomed WHERE a.job_id = doomed.id
+           )
+           DELETE FROM jobs j USING doomed WHERE j.id = doomed.id RETURNING j.type`,
+          [this.config.retentionDays, BATCH],
+        );
+        return rows.map((row) => row.type);
+      });
+      if (types === null) break;
+      for (const type of types) this.pruned.inc({ type });
+      total += types.length;
+      if (types.length < BATCH) break;
+    }
+    if (!this.db.url) await this.dataSource.query('VACUUM (ANALYZE) jobs, job_attempts');
+    if (total > 0) this.logger.log(`Retention deleted ${total} finished job(s)`);
+    return total;
+  }
+}
