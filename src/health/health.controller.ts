@@ -24,7 +24,10 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: not shutting down, the store answers within 1 s, and migrations are applied. */
+  /**
+   * Readiness: not shutting down, the store answers within 1 s, and migrations are applied.
+   * Informational checks (open circuits, say) are listed but always up.
+   */
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness probe' })
@@ -35,6 +38,7 @@ export class HealthController {
         () => this.readiness.shuttingDown(),
         () => this.readiness.store(),
         () => this.readiness.migrationsApplied(),
+        ...this.readiness.informational(),
       ]);
     } catch (error) {
       // Probes and operators read terminus' own body (which check failed), not a problem+json.

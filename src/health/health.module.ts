@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
 import { ReadinessIndicators } from './readiness.indicators';
 
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
+  // Discovery finds @ReadinessDetails providers of other modules without importing them.
+  imports: [TerminusModule.forRoot({ logger: false }), DiscoveryModule],
   controllers: [HealthController],
   providers: [ReadinessIndicators],
 })

@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
+import { HttpCircuitBreakers, httpBreakerMetricProviders } from './handlers/http-circuit-breakers';
+import { HttpHandler } from './handlers/http.handler';
 import { NoopHandler } from './handlers/noop.handler';
 import { SleepHandler } from './handlers/sleep.handler';
 import { AdminQueuesController } from './admin-queues.controller';
@@ -39,6 +41,9 @@ import { JobsService } from './jobs.service';
     ...jobRetentionMetricProviders,
     NoopHandler,
     SleepHandler,
+    HttpHandler,
+    HttpCircuitBreakers,
+    ...httpBreakerMetricProviders,
   ],
 })
 export class JobsModule {}

@@ -7,6 +7,7 @@ export * from './errors/validation.pipe';
 export * from './http/request-id';
 export * from './lifecycle/graceful-shutdown';
 export * from './lifecycle/shutdown-state';
+export * from './lifecycle/readiness-details';
 export * from './rate-limit/caller-throttler.guard';
 export * from './rate-limit/rate-limit.module';
 export * from './auth/auth.decorators';

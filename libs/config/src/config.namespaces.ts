@@ -69,6 +69,9 @@ export const jobsConfig = registerAs('jobs', () => {
     batchMax: e.JOBS_BATCH_MAX,
     retentionDays: e.JOBS_RETENTION_DAYS,
     httpAllowedHosts: list(e.JOBS_HTTP_ALLOWED_HOSTS),
+    httpMaxResponseBytes: e.JOBS_HTTP_MAX_RESPONSE_BYTES,
+    httpBreakerFailures: e.JOBS_HTTP_BREAKER_FAILURES,
+    httpBreakerHalfOpenSeconds: e.JOBS_HTTP_BREAKER_HALF_OPEN_SECONDS,
   };
 });
 

@@ -27,6 +27,10 @@ const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
 /** A duration such as `900`, `15m`, `7d` (seconds, minutes, hours, days). */
 const DURATION = /^\d+[smhd]?$/;
 
+/** Host names (`*.` for subdomains) or IP addresses (IPv6 with or without brackets), comma-separated. */
+const HOST = String.raw`\s*(?:(?:\*\.)?[A-Za-z0-9._-]+|\[?[0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*\]?)\s*`;
+const HOST_LIST = new RegExp(`^${HOST}(?:,${HOST})*$`);
+
 /**
  * Every environment variable the service reads, with its default. This class is the single
  * source of truth for configuration: README.md and .env.example list exactly these fields.
@@ -175,8 +179,29 @@ export class EnvironmentVariables {
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @IsString()
+  @Matches(HOST_LIST, {
+    message:
+      'JOBS_HTTP_ALLOWED_HOSTS must list host names or IP addresses, comma-separated, without scheme or port',
+  })
   JOBS_HTTP_ALLOWED_HOSTS?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(16 * 1024 * 1024)
+  JOBS_HTTP_MAX_RESPONSE_BYTES = 64 * 1024;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  JOBS_HTTP_BREAKER_FAILURES = 5;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  JOBS_HTTP_BREAKER_HALF_OPEN_SECONDS = 30;
 
   @Type(() => Number)
   @IsInt()
