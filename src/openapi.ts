@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { JobHandlerRegistry, type JobType } from './jobs/job-handler-registry';
 
 export const API_KEY_SCHEME = 'api-key';
 export const BEARER_SCHEME = 'bearer';
@@ -22,7 +23,10 @@ export function setupOpenApi(app: NestFastifyApplication, version: string): void
       'metrics-token',
     )
     .build();
-  const document = withProblemResponses(SwaggerModule.createDocument(app, config));
+  const document = withJobPayloads(
+    withProblemResponses(SwaggerModule.createDocument(app, config)),
+    app.get(JobHandlerRegistry, { strict: false }).all(),
+  );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
 }
 
@@ -44,6 +48,31 @@ function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
       }
       responses.default = { description: 'Error (RFC 9457 problem details)', content };
     }
+  }
+  return document;
+}
+
+/**
+ * A job's payload depends on its type, so the DTO can only say "object". The document adds each
+ * type's payload schema (the one submissions are validated against, as GET /v1/job-types serves
+ * it) as `JobPayload_<type>`, and an example request per type on POST /v1/jobs.
+ */
+function withJobPayloads(document: OpenAPIObject, types: JobType[]): OpenAPIObject {
+  document.components ??= {};
+  const schemas = (document.components.schemas ??= {});
+  for (const type of types) schemas[`JobPayload_${type.type}`] = type.payloadSchema;
+  const body = document.paths['/v1/jobs']?.post?.requestBody;
+  const json = body && 'content' in body ? body.content['application/json'] : undefined;
+  if (json) {
+    json.examples = Object.fromEntries(
+      types.map((type) => [
+        type.type,
+        {
+          summary: type.options.description ?? type.type,
+          value: { type: type.type, payload: type.payloadSchema.example ?? {} },
+        },
+      ]),
+    );
   }
   return document;
 }

@@ -26,6 +26,21 @@ describe('OpenAPI document of the built service', () => {
       const listParams = doc.paths['/v1/admin/users'].get.parameters?.map((p) => p.name) ?? [];
       expect(listParams).toEqual(expect.arrayContaining(['limit', 'cursor', 'email', 'role', 'disabled']));
 
+      // Each job type's payload schema, and an example request per type (CONTRACT §5).
+      expect(doc.components.schemas.JobPayload_http).toMatchObject({
+        properties: { url: expect.any(Object), expectStatus: expect.any(Object) },
+        required: expect.arrayContaining(['url']),
+      });
+      expect(doc.components.schemas.JobPayload_sleep.required).toEqual(['ms']);
+      const createJob = doc.paths['/v1/jobs'].post as unknown as {
+        requestBody: { content: { 'application/json': { examples: Record<string, { value: unknown }> } } };
+      };
+      expect(createJob.requestBody.content['application/json'].examples).toMatchObject({
+        http: { value: { type: 'http', payload: { url: expect.stringMatching(/^https:/) } } },
+        sleep: { value: { type: 'sleep', payload: { ms: 2000 } } },
+        noop: { value: { type: 'noop' } },
+      });
+
       expect(doc.components.schemas.ProblemDetails.required).toEqual(
         expect.arrayContaining(['type', 'title', 'status', 'detail', 'instance', 'requestId']),
       );

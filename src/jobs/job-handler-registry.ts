@@ -24,6 +24,7 @@ export interface JobType {
 @Injectable()
 export class JobHandlerRegistry implements OnModuleInit {
   private readonly byType = new Map<string, JobType>();
+  private discovered = false;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -31,6 +32,16 @@ export class JobHandlerRegistry implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    this.discover();
+  }
+
+  /**
+   * Providers exist once the app is created, before init; the OpenAPI document is built in
+   * between, so discovery also runs on first use.
+   */
+  private discover(): void {
+    if (this.discovered) return;
+    this.discovered = true;
     for (const wrapper of this.discovery.getProviders()) {
       if (!wrapper.metatype || !wrapper.instance) continue;
       const options = this.reflector.get<JobHandlerOptions | undefined>(
@@ -42,14 +53,17 @@ export class JobHandlerRegistry implements OnModuleInit {
   }
 
   get(type: string): JobType | undefined {
+    this.discover();
     return this.byType.get(type);
   }
 
   all(): JobType[] {
+    this.discover();
     return [...this.byType.values()].sort((a, b) => a.type.localeCompare(b.type));
   }
 
   types(): string[] {
+    this.discover();
     return [...this.byType.keys()];
   }
 

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { JSONSchema } from 'class-validator-jsonschema';
 import { JobHandler, type HandlesJob, type JobContext } from '../job-handler';
 
+@JSONSchema({ example: { ms: 2000, steps: 4 } })
 export class SleepPayload {
   /** How long to sleep, in milliseconds (at most an hour). */
   @IsInt()
