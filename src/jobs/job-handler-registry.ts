@@ -3,7 +3,7 @@ import { DiscoveryService, Reflector } from '@nestjs/core';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { targetConstructorToSchema } from 'class-validator-jsonschema';
-import { type FieldError, flattenValidationErrors } from '@lib/common';
+import { type FieldError, flattenValidationErrors, VALIDATION_OPTIONS } from '@lib/common';
 import { type HandlesJob, JOB_HANDLER_METADATA, type JobHandlerOptions } from './job-handler';
 
 export const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -74,12 +74,7 @@ export class JobHandlerRegistry implements OnModuleInit {
     }
     const instance = this.toHandlerPayload(type, payload);
     if (type.options.payload) {
-      const errors = validateSync(instance as object, {
-        whitelist: true,
-        forbidNonWhitelisted: true,
-        forbidUnknownValues: true,
-        validationError: { target: false, value: false },
-      });
+      const errors = validateSync(instance as object, VALIDATION_OPTIONS);
       if (errors.length > 0) return flattenValidationErrors(errors, 'payload');
     }
     return (type.handler.validate?.(instance) ?? []).map((error) => ({

@@ -8,6 +8,7 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { InjectMetric, makeCounterProvider } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
+import { PeriodicTask } from '@lib/common';
 import { DataSource } from 'typeorm';
 import { databaseConfig, jobsConfig } from '@lib/config';
 
@@ -35,8 +36,7 @@ export const jobRetentionMetricProviders = [
 @Injectable()
 export class JobRetention implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(JobRetention.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly loop = new PeriodicTask('Job retention', () => this.prune(), this.logger);
 
   constructor(
     private readonly dataSource: DataSource,
@@ -46,17 +46,11 @@ export class JobRetention implements OnApplicationBootstrap, OnApplicationShutdo
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.prune()
-        .catch((error: unknown) => this.logger.warn(`Job retention failed: ${String(error)}`))
-        .finally(() => (this.running = undefined));
-    }, EVERY_MS);
-    this.timer.unref();
+    this.loop.start(EVERY_MS);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationShutdown(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Deletes what is past retention now; returns how many jobs went (0 if another replica holds the turn). */

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { canonicalJson, type FieldError, flattenValidationErrors } from '@lib/common';
+import { canonicalJson, type FieldError, flattenValidationErrors, VALIDATION_OPTIONS } from '@lib/common';
 import { DEFAULT_BACKOFF } from './backoff';
 import { JobHandlerRegistry } from './job-handler-registry';
 import { CreateJobDto } from './jobs.dto';
@@ -40,12 +40,7 @@ export class JobSubmission {
       return [{ field: '(item)', message: 'each job must be a JSON object' }];
     }
     const dto = plainToInstance(CreateJobDto, raw);
-    const errors = validateSync(dto, {
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      forbidUnknownValues: true,
-      validationError: { target: false, value: false },
-    });
+    const errors = validateSync(dto, VALIDATION_OPTIONS);
     return errors.length > 0 ? flattenValidationErrors(errors) : dto;
   }
 

@@ -26,7 +26,8 @@ export class Job {
   @Column({ type: 'jsonb' })
   payload!: unknown;
 
-  @Column({ type: 'jsonb', nullable: true })
+  /** Up to JOBS_MAX_RESULT_BYTES: left out of entity reads (lists) and read only by GET …/result. */
+  @Column({ type: 'jsonb', nullable: true, select: false })
   result!: unknown;
 
   @Column({ type: 'smallint', default: 0 })

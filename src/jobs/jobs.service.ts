@@ -25,30 +25,6 @@ type Changes = Record<string, { before?: unknown; after?: unknown }>;
 
 export type BatchOutcome = { index: number; job: JobDto } | { index: number; error: DomainError };
 
-const LIST_COLUMNS = [
-  'id',
-  'type',
-  'name',
-  'status',
-  'priority',
-  'payload',
-  'progress',
-  'progressMessage',
-  'attempts',
-  'maxAttempts',
-  'runAt',
-  'timeoutSeconds',
-  'idempotencyKey',
-  'ownerId',
-  'cancelRequested',
-  'lastErrorCode',
-  'lastErrorMessage',
-  'createdAt',
-  'updatedAt',
-  'startedAt',
-  'finishedAt',
-].map((column) => `j.${column}`);
-
 /** The job use cases of CONTRACT §5; every mutation commits with its audit row. */
 @Injectable()
 export class JobsService {
@@ -104,7 +80,7 @@ export class JobsService {
   async list(caller: Caller, query: JobListQueryDto): Promise<Page<JobDto>> {
     const ownerId = listOwnerScope(caller, query.ownerId);
     if (ownerId === null) return { items: [], nextCursor: null };
-    const qb = this.dataSource.getRepository(Job).createQueryBuilder('j').select(LIST_COLUMNS);
+    const qb = this.dataSource.getRepository(Job).createQueryBuilder('j');
     if (ownerId !== undefined) qb.andWhere('j.ownerId = :ownerId', { ownerId });
     if (query.status) qb.andWhere('j.status = :status', { status: query.status });
     if (query.type) qb.andWhere('j.type = :type', { type: query.type });

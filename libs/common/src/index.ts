@@ -19,3 +19,4 @@ export * from './request-context/request-context.module';
 export * from './duration';
 export * from './http/query-boolean';
 export * from './canonical-json';
+export * from './lifecycle/periodic-task';

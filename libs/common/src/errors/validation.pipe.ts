@@ -19,11 +19,19 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
  */
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    forbidUnknownValues: true,
+    ...VALIDATION_OPTIONS,
     transform: true,
-    validationError: { target: false, value: false },
     exceptionFactory: (errors) => new RequestValidationError(flattenValidationErrors(errors)),
   });
 }
+
+/**
+ * The rules of the pipe, for input validated outside it (batch items, job payloads): unknown
+ * fields are errors, and error reports never echo the submitted values.
+ */
+export const VALIDATION_OPTIONS = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  forbidUnknownValues: true,
+  validationError: { target: false, value: false },
+} as const;
