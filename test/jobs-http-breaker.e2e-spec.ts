@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loginAdmin, newUser, type Session } from './support/auth';
-import { submitJob, waitForJob } from './support/jobs';
+import { getJob, submitJob, waitForJob } from './support/jobs';
 import { startTestApp, type TestApp } from './support/test-app';
 
 // CONTRACT §5: a circuit breaker per target origin fails fast while that origin is down.
@@ -34,41 +34,74 @@ describe('http jobs: the circuit breaker of a target origin (CONTRACT §5, §7)'
     await new Promise((resolve) => target.close(resolve));
   });
 
-  const run = async () => {
-    const job = await submitJob(t.app, user, {
-      type: 'http',
-      payload: { url: `${origin}/x` },
-      maxAttempts: 1,
-    });
-    return waitForJob(t.app, user, job.id);
-  };
-  const state = async () => {
+  const submit = () =>
+    submitJob(t.app, user, { type: 'http', payload: { url: `${origin}/x` }, maxAttempts: 1 });
+  const run = async () => waitForJob(t.app, user, (await submit()).id);
+  const metric = async (series: string) => {
     const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
-    const line = metrics.body
-      .split('\n')
-      .find((l) => l.startsWith(`circuit_breaker_state{target="${origin}"}`));
+    const line = metrics.body.split('\n').find((l) => l.startsWith(`${series} `));
     return line?.split(' ')[1];
   };
+  const state = () => metric(`circuit_breaker_state{target="${origin}"}`);
 
-  it('opens after consecutive failures, fails fast without calling the target, and closes after a good probe', async () => {
+  it('opens after consecutive failures, defers jobs without calling the target or spending attempts, and closes after a good probe', async () => {
     expect((await run()).lastError?.code).toBe('HTTP_SERVER_ERROR');
     expect((await run()).lastError?.code).toBe('HTTP_SERVER_ERROR');
     expect(hits).toBe(2);
 
-    // Open: the attempt fails at once and the target is not called.
-    expect((await run()).lastError?.code).toBe('CIRCUIT_OPEN');
+    // Open: the attempt is deferred at once, the target is not called, and the job's only
+    // attempt is not spent: it waits queued for the half-open moment.
+    const submittedAt = Date.now();
+    const { id } = await submit();
+    const deferred = await waitForJob(t.app, user, id, (job) => job.lastError?.code === 'CIRCUIT_OPEN');
+    expect(deferred).toMatchObject({ status: 'queued', attempts: 0, maxAttempts: 1 });
+    expect(Date.parse(deferred.runAt)).toBeGreaterThan(submittedAt);
+    expect(Date.parse(deferred.runAt)).toBeLessThanOrEqual(Date.now() + 1000);
+    const history = await t.app.inject({
+      method: 'GET',
+      url: `/v1/jobs/${id}/attempts`,
+      headers: user.headers,
+    });
+    expect(history.json<{ items: unknown[] }>().items).toEqual([]);
     expect(hits).toBe(2);
     expect(await state()).toBe('1');
+    expect(Number(await metric('job_attempts_total{type="http",outcome="deferred"}'))).toBeGreaterThanOrEqual(
+      1,
+    );
     const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
     expect(ready.body).toContain(origin);
 
-    // The target recovers; after the half-open time one probe goes through and closes it.
+    // The target recovers; after the half-open time the deferred job itself is the probe that
+    // goes through and closes the circuit, on its first and only attempt.
     up = true;
-    await sleep(1100);
-    const probe = await run();
-    expect(probe.status).toBe('succeeded');
+    const probe = await waitForJob(t.app, user, id);
+    expect(probe).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(hits).toBe(3);
     expect(await state()).toBe('0');
+    const after = await t.app.inject({
+      method: 'GET',
+      url: `/v1/jobs/${id}/attempts`,
+      headers: user.headers,
+    });
+    expect(after.json<{ items: { outcome: string }[] }>().items.map((a) => a.outcome)).toEqual(['succeeded']);
+  });
+
+  it('a deferred job that is cancelled ends cancelled without ever calling the target', async () => {
+    up = false;
+    expect((await run()).lastError?.code).toBe('HTTP_SERVER_ERROR');
+    expect((await run()).lastError?.code).toBe('HTTP_SERVER_ERROR');
+    const before = hits;
+    const { id } = await submit();
+    await waitForJob(t.app, user, id, (job) => job.lastError?.code === 'CIRCUIT_OPEN');
+    const cancel = await t.app.inject({
+      method: 'POST',
+      url: `/v1/jobs/${id}/cancel`,
+      headers: user.headers,
+    });
+    expect(cancel.statusCode).toBe(200);
+    await sleep(1200);
+    expect(await getJob(t.app, user, id)).toMatchObject({ status: 'cancelled', attempts: 0 });
+    expect(hits).toBe(before);
   });
 });

@@ -208,7 +208,8 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       return;
     }
     const runMs = end.finishedAt.getTime() - attempt.startedAt.getTime();
-    this.avgRunMs = 0.9 * this.avgRunMs + 0.1 * runMs;
+    // A deferral's zero run time says nothing about how long this type's jobs take.
+    if (end.outcome !== 'deferred') this.avgRunMs = 0.9 * this.avgRunMs + 0.1 * runMs;
     this.metrics.attemptEnded(job.type, end.outcome, runMs);
     this.unwritten += 1;
     void this.writer.add(end).then((move) => {

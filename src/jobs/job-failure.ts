@@ -25,3 +25,15 @@ export class NonRetryableJobError extends JobFailure {
     super(code, message, { retryable: false });
   }
 }
+
+/**
+ * The attempt did not start and spends nothing: the job goes back to `queued` until
+ * `retryAfterMs` from now, with this code as its lastError and no attempt-history row. For a
+ * handler that declines before doing any work, e.g. while its target's circuit is open: a long
+ * outage of a target then makes its jobs wait instead of burning their attempts on refusals.
+ */
+export class JobDeferral extends JobFailure {
+  constructor(code: string, message: string, retryAfterMs: number) {
+    super(code, message, { retryAfterMs });
+  }
+}

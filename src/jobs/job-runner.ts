@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { retryDelayMs } from './backoff';
-import { JobFailure } from './job-failure';
+import { JobDeferral, JobFailure } from './job-failure';
 import type { JobContext } from './job-handler';
 import type { JobType } from './job-handler-registry';
 import { afterFailure } from './job-lifecycle';
@@ -76,6 +76,7 @@ export async function runAttempt(
     return succeeded(attempt, result, maxResultBytes);
   } catch (error) {
     if (signal.aborted) return aborted(attempt, signal.reason as AttemptAborted);
+    if (error instanceof JobDeferral) return deferred(attempt, error);
     if (!(error instanceof JobFailure)) {
       logger.warn({ jobId: job.id, type: job.type, err: error }, 'Job attempt failed');
     }
@@ -154,6 +155,18 @@ function aborted(attempt: RunningAttempt, reason: AttemptAborted): AttemptEnd | 
         'timeout',
       );
   }
+}
+
+function deferred(attempt: RunningAttempt, deferral: JobDeferral): AttemptEnd {
+  return {
+    ...base(attempt),
+    status: 'queued',
+    outcome: 'deferred',
+    errorCode: deferral.code.slice(0, 100),
+    errorMessage: deferral.message.slice(0, MAX_MESSAGE),
+    runAt: new Date(Date.now() + (deferral.options.retryAfterMs ?? 0)),
+    unspend: true,
+  };
 }
 
 function failed(

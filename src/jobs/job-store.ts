@@ -26,14 +26,15 @@ export interface AttemptEnd {
   id: string;
   leaseToken: string;
   status: Exclude<JobStatus, 'running'>;
-  outcome: AttemptOutcome;
+  /** `deferred`: the attempt never started (JobDeferral); it leaves no attempt-history row. */
+  outcome: AttemptOutcome | 'deferred';
   /** Serialised JSON of the result, for `succeeded`. */
   resultJson?: string;
   errorCode?: string;
   errorMessage?: string;
   /** When the job runs again, for `queued`. */
   runAt?: Date;
-  /** An interrupted attempt (shutdown drain) does not count against the budget. */
+  /** An interrupted (shutdown drain) or deferred attempt does not count against the budget. */
   unspend?: boolean;
   progress?: number;
   progressMessage?: string | null;
@@ -126,6 +127,7 @@ export class JobStore {
            CASE WHEN status = 'cancelled' AND outcome <> 'interrupted' THEN 'cancelled' ELSE outcome END,
            error_code, error_message
          FROM done
+         WHERE outcome <> 'deferred'
        )
        SELECT id, type, status, lease_token AS "leaseToken" FROM done`,
       [

@@ -23,7 +23,9 @@ export const jobMetricProviders = [
   }),
   makeCounterProvider({
     name: ATTEMPTS,
-    help: 'Attempts ended, by type and outcome.',
+    help:
+      'Attempts ended, by type and outcome; "deferred" ones never started (the handler declined, ' +
+      "e.g. while its target's circuit was open) and spent no attempt.",
     labelNames: ['type', 'outcome'],
   }),
   makeHistogramProvider({
@@ -65,9 +67,9 @@ export class JobMetrics {
     this.queueWait.observe({ type }, Math.max(0, startedAt.getTime() - readySince.getTime()) / 1000);
   }
 
-  attemptEnded(type: string, outcome: AttemptOutcome, durationMs: number): void {
+  attemptEnded(type: string, outcome: AttemptOutcome | 'deferred', durationMs: number): void {
     this.attempts.inc({ type, outcome });
-    this.runDuration.observe({ type }, durationMs / 1000);
+    if (outcome !== 'deferred') this.runDuration.observe({ type }, durationMs / 1000);
   }
 
   jobFinished(type: string, status: JobStatus): void {

@@ -12,7 +12,7 @@ import {
 import { Gauge, register } from 'prom-client';
 import { ReadinessDetails, type ReadinessDetailsSource } from '@lib/common';
 import { jobsConfig } from '@lib/config';
-import { JobFailure } from '../job-failure';
+import { JobDeferral } from '../job-failure';
 
 export type CircuitStateName = 'closed' | 'open' | 'half-open';
 
@@ -44,8 +44,9 @@ interface Settled<T> {
 
 /**
  * One cockatiel circuit breaker per target origin for the `http` job type (CONTRACT §5): after
- * JOBS_HTTP_BREAKER_FAILURES consecutive failures an origin's attempts fail fast with a retryable
- * CIRCUIT_OPEN that reschedules the job for when the circuit half-opens
+ * JOBS_HTTP_BREAKER_FAILURES consecutive failures an origin's attempts fail fast with a
+ * CIRCUIT_OPEN deferral that reschedules the job, without spending an attempt, for when the circuit
+ * half-opens
  * (JOBS_HTTP_BREAKER_HALF_OPEN_SECONDS later); the next call is then a probe that closes the
  * circuit or opens it again. State is per process: each replica learns on its own.
  */
@@ -66,7 +67,7 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
 
   /**
    * Runs `call` through the breaker of `origin`. While the circuit is open (or its one probe is in
-   * flight) rejects at once with JobFailure CIRCUIT_OPEN (retryable, retryAfterMs = time until it
+   * flight) rejects at once with JobDeferral CIRCUIT_OPEN (retryAfterMs = time until it
    * half-opens, ≥ 1). `isFailure` decides what counts against the circuit; any other outcome
    * counts as a success (resets the count, closes a half-open circuit), except an error thrown
    * after `signal` aborted, which counts neither way. Whatever `call` returns or throws is passed
@@ -133,12 +134,12 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
     }
   }
 
-  private openFailure(origin: string, retryAfterMs: number): JobFailure {
+  private openFailure(origin: string, retryAfterMs: number): JobDeferral {
     const ms = Math.max(1, Math.ceil(retryAfterMs));
-    return new JobFailure(
+    return new JobDeferral(
       'CIRCUIT_OPEN',
       `Circuit open for ${origin} after repeated failures; next try in ${Math.ceil(ms / 1000)} s.`,
-      { retryAfterMs: ms },
+      ms,
     );
   }
 
