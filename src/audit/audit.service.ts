@@ -23,6 +23,20 @@ export interface AuditLogFilter {
 
 const EXACT_FILTERS = ['action', 'actorId', 'resourceType', 'resourceId', 'requestId', 'success'] as const;
 const MAX_USER_AGENT = 512;
+/** insertStatement()'s columns in parameter order, with their SQL types. */
+const AUDIT_INSERT_COLUMNS = [
+  ['actor_type', 'text'],
+  ['actor_id', 'uuid'],
+  ['action', 'text'],
+  ['resource_type', 'text'],
+  ['resource_id', 'text'],
+  ['success', 'boolean'],
+  ['error_code', 'text'],
+  ['ip', 'text'],
+  ['user_agent', 'text'],
+  ['request_id', 'text'],
+  ['changes', 'jsonb'],
+] as const;
 /** pg_try_advisory_xact_lock key of the retention prune: one replica prunes at a time. */
 const AUDIT_PRUNE_LOCK = 7_364_101_002;
 
@@ -43,9 +57,40 @@ export class AuditService {
    * current request's.
    */
   async record(entry: AuditEntry, em?: EntityManager): Promise<void> {
+    await (em ?? this.logs.manager).insert(AuditLog, this.rowOf(entry));
+  }
+
+  /**
+   * The same row as an `INSERT … SELECT` for the caller to embed in its own statement (as a CTE,
+   * optionally followed by a WHERE), so that a mutation and its audit row commit together in one
+   * round trip. Its parameters are numbered from `firstParam`.
+   */
+  insertStatement(entry: AuditEntry, firstParam: number): { sql: string; params: unknown[] } {
+    const row = this.rowOf(entry);
+    const values = AUDIT_INSERT_COLUMNS.map(([, cast], i) => `$${firstParam + i}::${cast}`);
+    return {
+      sql: `INSERT INTO audit_logs (${AUDIT_INSERT_COLUMNS.map(([column]) => column).join(', ')})
+        SELECT ${values.join(', ')}`,
+      params: [
+        row.actorType,
+        row.actorId,
+        row.action,
+        row.resourceType,
+        row.resourceId,
+        row.success,
+        row.errorCode,
+        row.ip,
+        row.userAgent,
+        row.requestId,
+        row.changes === null ? null : JSON.stringify(row.changes),
+      ],
+    };
+  }
+
+  private rowOf(entry: AuditEntry): Omit<AuditLog, 'id' | 'at'> {
     const context = this.context.get();
     const actor = entry.actor ?? actorFrom(context);
-    await (em ?? this.logs.manager).insert(AuditLog, {
+    return {
       actorType: actor.type,
       actorId: actor.id,
       action: entry.action,
@@ -57,7 +102,7 @@ export class AuditService {
       userAgent: context.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
       requestId: context.requestId ?? null,
       changes: stripSecrets(entry.changes),
-    });
+    };
   }
 
   /** Newest first, keyset-paginated; a cursor this service did not issue is a 400. */

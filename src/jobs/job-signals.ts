@@ -48,6 +48,14 @@ export class JobSignals implements OnApplicationShutdown {
     if (this.db.url) await em.query(`SELECT pg_notify('${READY}', '')`);
   }
 
+  /**
+   * The SQL expression that publishes "jobs ready", for a statement that makes jobs ready on its
+   * own (no transaction to call publishReady in); null on the embedded store.
+   */
+  readyExpression(): string | null {
+    return this.db.url ? `pg_notify('${READY}', '')` : null;
+  }
+
   async publishCancel(em: EntityManager, jobId: string): Promise<void> {
     if (this.db.url) await em.query(`SELECT pg_notify('${CANCEL}', $1)`, [jobId]);
   }

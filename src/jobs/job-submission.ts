@@ -22,7 +22,8 @@ export interface NewJob {
   backoffBaseSeconds: number;
   backoffMaxSeconds: number;
   idempotencyKey: string | null;
-  requestHash: string;
+  /** What a repeat of an idempotent request must match; null without an idempotency key. */
+  requestHash: string | null;
   ownerId: string;
 }
 
@@ -63,7 +64,8 @@ export class JobSubmission {
       errors.push({ field: 'backoff.baseSeconds', message: 'baseSeconds must not exceed maxSeconds' });
     }
     if (errors.length > 0) throw new InvalidJobError(errors);
-    const { idempotencyKey, ...body } = dto;
+    const { idempotencyKey: bodyKey, ...body } = dto;
+    const idempotencyKey = headerKey ?? bodyKey ?? null;
     return {
       id: randomUUID(),
       type: type.type,
@@ -75,8 +77,9 @@ export class JobSubmission {
       timeoutSeconds: dto.timeoutSeconds ?? type.defaultTimeoutSeconds,
       backoffBaseSeconds: backoff.baseSeconds,
       backoffMaxSeconds: backoff.maxSeconds,
-      idempotencyKey: headerKey ?? idempotencyKey ?? null,
-      requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex'),
+      idempotencyKey,
+      requestHash:
+        idempotencyKey === null ? null : createHash('sha256').update(canonicalJson(body)).digest('hex'),
       ownerId,
     };
   }

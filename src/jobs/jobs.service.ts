@@ -4,7 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { decodeCursor, DomainError, type Page, RequestValidationError, toPage } from '@lib/common';
 import { jobsConfig } from '@lib/config';
 import { keysetPage } from '@lib/database';
-import { AuditService } from '../audit/audit.service';
+import { type AuditEntry, AuditService } from '../audit/audit.service';
 import { JobAttempt } from './job-attempt.entity';
 import { cancelAction, canTransition, type JobAction } from './job-lifecycle';
 import { type Caller, canAccessJob, listOwnerScope } from './job-ownership';
@@ -166,31 +166,13 @@ export class JobsService {
   }
 
   /**
-   * Inserts prepared jobs in one transaction with one audit row, and resolves idempotency keys
-   * that were taken: the same body gives back the existing job, another body a conflict.
+   * Inserts prepared jobs with their audit row, and resolves idempotency keys that were taken:
+   * the same body gives back the existing job, another body a conflict.
    */
   private async insert(jobs: NewJob[]): Promise<({ job: JobDto; created: boolean } | DomainError)[]> {
     if (jobs.length === 0) return [];
-    const { inserted, existing } = await this.dataSource.transaction(async (em) => {
-      const rows = await insertJobs(em, jobs);
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      const taken = jobs.filter((job) => !byId.has(job.id)).map((job) => job.idempotencyKey as string);
-      const found = taken.length > 0 ? await findByKeys(em, jobs[0].ownerId, taken) : [];
-      if (rows.length > 0) {
-        const ids = rows.map((row) => row.id);
-        await this.audit.record(
-          {
-            action: 'job.created',
-            resourceType: 'job',
-            resourceId: ids.length === 1 ? ids[0] : null,
-            changes: ids.length === 1 ? { type: { after: rows[0].type } } : { jobIds: { after: ids } },
-          },
-          em,
-        );
-        await this.signals.publishReady(em);
-      }
-      return { inserted: byId, existing: new Map(found.map((row) => [row.idempotencyKey, row])) };
-    });
+    const { inserted, existing } =
+      jobs.length === 1 ? await this.insertOne(jobs[0]) : await this.insertMany(jobs);
     if (inserted.size > 0) {
       this.signals.readyLocally();
       for (const row of inserted.values()) this.metrics.jobsCreated(row.type);
@@ -201,6 +183,41 @@ export class JobsService {
       const original = existing.get(job.idempotencyKey);
       if (!original || original.requestHash !== job.requestHash) return new IdempotencyConflictError();
       return { job: toJobDto(original), created: false };
+    });
+  }
+
+  /**
+   * One job (every POST /v1/jobs) in one statement: the row, its audit row (only if the row went
+   * in) and the NOTIFY commit together in one round trip instead of five, which is most of the
+   * time between a submit and its pickup.
+   */
+  private async insertOne(job: NewJob): Promise<Inserted> {
+    const insert = insertStatement([job]);
+    const audit = this.audit.insertStatement(createdEntry([job]), insert.params.length + 1);
+    const notify = this.signals.readyExpression();
+    const [row] = await this.dataSource.query<JobRow[]>(
+      `WITH j AS (${insert.sql}), a AS (${audit.sql} WHERE EXISTS (SELECT 1 FROM j))
+       SELECT j.*${notify ? `, ${notify} AS notified` : ''} FROM j`,
+      [...insert.params, ...audit.params],
+    );
+    if (row) return { inserted: new Map([[row.id, row]]), existing: new Map() };
+    const found = await findByKeys(this.dataSource.manager, job.ownerId, [job.idempotencyKey as string]);
+    return { inserted: new Map(), existing: new Map(found.map((r) => [r.idempotencyKey, r])) };
+  }
+
+  /** A batch in one transaction with one audit row listing the ids that went in. */
+  private async insertMany(jobs: NewJob[]): Promise<Inserted> {
+    return this.dataSource.transaction(async (em) => {
+      const insert = insertStatement(jobs);
+      const rows = await em.query<JobRow[]>(insert.sql, insert.params);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const taken = jobs.filter((job) => !byId.has(job.id)).map((job) => job.idempotencyKey as string);
+      const found = taken.length > 0 ? await findByKeys(em, jobs[0].ownerId, taken) : [];
+      if (rows.length > 0) {
+        await this.audit.record(createdEntry(rows), em);
+        await this.signals.publishReady(em);
+      }
+      return { inserted: byId, existing: new Map(found.map((row) => [row.idempotencyKey, row])) };
     });
   }
 
@@ -263,10 +280,26 @@ interface CancelOutcome {
   changes: Changes;
 }
 
-async function insertJobs(em: EntityManager, jobs: NewJob[]): Promise<JobRow[]> {
+interface Inserted {
+  inserted: Map<string, JobRow>;
+  existing: Map<string | null, JobRow>;
+}
+
+function createdEntry(rows: { id: string; type: string }[]): AuditEntry {
+  const ids = rows.map((row) => row.id);
+  return {
+    action: 'job.created',
+    resourceType: 'job',
+    resourceId: ids.length === 1 ? ids[0] : null,
+    changes: ids.length === 1 ? { type: { after: rows[0].type } } : { jobIds: { after: ids } },
+  };
+}
+
+/** INSERT … ON CONFLICT DO NOTHING RETURNING: a taken idempotency key returns no row. */
+function insertStatement(jobs: NewJob[]): { sql: string; params: unknown[] } {
   const col = <K extends keyof NewJob>(key: K) => jobs.map((job) => job[key]);
-  return em.query<JobRow[]>(
-    `INSERT INTO jobs (id, type, name, priority, payload, max_attempts, run_at, timeout_seconds,
+  return {
+    sql: `INSERT INTO jobs (id, type, name, priority, payload, max_attempts, run_at, timeout_seconds,
        backoff_base_seconds, backoff_max_seconds, idempotency_key, request_hash, owner_id)
      SELECT id, type, name, priority, payload, max_attempts, COALESCE(run_at, now()), timeout_seconds,
        backoff_base, backoff_max, idempotency_key, request_hash, owner_id
@@ -276,7 +309,7 @@ async function insertJobs(em: EntityManager, jobs: NewJob[]): Promise<JobRow[]> 
          backoff_max, idempotency_key, request_hash, owner_id)
      ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
      RETURNING ${JOB_COLUMNS}`,
-    [
+    params: [
       col('id'),
       col('type'),
       col('name'),
@@ -291,7 +324,7 @@ async function insertJobs(em: EntityManager, jobs: NewJob[]): Promise<JobRow[]> 
       col('requestHash'),
       col('ownerId'),
     ],
-  );
+  };
 }
 
 function findByKeys(em: EntityManager, ownerId: string, keys: string[]): Promise<JobRow[]> {
