@@ -3,7 +3,7 @@
  * `npm run bench:peers` measures it side by side with pg-boss and graphile-worker. See
  * bench/README.md for the scenarios, options and method.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { api } from './scenarios/api';
 import { drain } from './scenarios/drain';
 import { memory } from './scenarios/memory';
@@ -76,7 +76,10 @@ function round(metrics: Record<string, number>): Record<string, number> {
 
 function reportServiceLog(): void {
   const { lines, messages } = serviceLogSummary();
-  if (!lines) return console.log('jobs-service logged no warnings or errors.');
+  if (!lines) {
+    rmSync(SERVICE_LOG, { force: true });
+    return console.log('jobs-service logged no warnings or errors.');
+  }
   console.log(`jobs-service logged ${lines} warn/error line(s) (${SERVICE_LOG}):`);
   for (const [message, count] of [...messages].sort((a, b) => b[1] - a[1]).slice(0, 10)) {
     console.log(`  ${count} × ${message}`);

@@ -71,7 +71,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     memoryJobs: int(values['memory-jobs'], 1_000_000, 3_000),
     backlog: int(values.backlog, 50_000, 1_000),
     idleSeconds: smoke ? 1 : 5,
-    durationSeconds: int(values.duration, 10, 2),
+    durationSeconds: int(values.duration, 10, 1),
     connections: int(values.connections, 32, 32),
     // Peers always need PostgreSQL; ours alone may run on the embedded store.
     databaseUrl: process.env.DATABASE_URL || (values.peers ? DEFAULT_DATABASE_URL : undefined),

@@ -15,9 +15,15 @@ export interface Measurement {
 function format(metric: string, value: number): string {
   if (!Number.isFinite(value)) return 'n/a';
   if (/\/s$/.test(metric)) return Math.round(value).toLocaleString('en-US');
-  if (/ms$/.test(metric)) return value.toFixed(value < 10 ? 3 : value < 100 ? 2 : 0);
+  if (/ms$/.test(metric)) return value.toFixed(value < 1000 ? 2 : 0);
   if (/ratio$/.test(metric) || / s$/.test(metric)) return value.toFixed(2);
   return value.toFixed(1);
+}
+
+/** ours/peer; not for percentages, whose ratio means nothing. */
+function ratio(metric: string, ours: number, peer: number): string {
+  const value = ours / peer;
+  return /%$/.test(metric) || !Number.isFinite(value) ? 'n/a' : value.toFixed(2);
 }
 
 /** Median of the finite values of `metric` for `system` in `scenario`, NaN when there is none. */
@@ -45,9 +51,7 @@ export function renderTable(measurements: Measurement[], scenarios: string[], sy
         scenario,
         metric,
         ...values.map((value) => format(metric, value)),
-        ...values
-          .slice(1)
-          .map((peer) => (Number.isFinite(values[0] / peer) ? (values[0] / peer).toFixed(2) : 'n/a')),
+        ...values.slice(1).map((peer) => ratio(metric, values[0], peer)),
       ]);
     }
   }
