@@ -1,14 +1,19 @@
 /** Shared by the bench scripts: the built service as a child process, on a throwaway store. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { createDatabase } from './database';
 
 export const ADMIN = { email: 'bench@bench.local', password: 'bench-password-0123' };
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
+
+/**
+ * Every service started by this process appends its log lines (warn and above, as JSON) here, so
+ * errors during a run are visible afterwards without an access line per request skewing numbers.
+ */
+export const SERVICE_LOG = join(tmpdir(), `jobs-bench-service-${process.pid}.log`);
 
 export interface Service {
   url: string;
@@ -16,8 +21,18 @@ export interface Service {
   headers: Record<string, string>;
 }
 
-export async function startService(env: Record<string, string>): Promise<Service> {
+/** Spawns the service without waiting; `ready` resolves on /health/ready 200, rejects on exit. */
+export async function spawnService(env: Record<string, string>): Promise<{
+  url: string;
+  child: ChildProcess;
+  /** performance.now() just before the spawn. */
+  spawnedAt: number;
+  ready: (pollMs?: number) => Promise<void>;
+}> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
   const port = await freePort();
+  const log = openSync(SERVICE_LOG, 'a');
+  const spawnedAt = performance.now();
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH,
@@ -33,18 +48,34 @@ export async function startService(env: Record<string, string>): Promise<Service
       JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', log, 'inherit'],
   });
+  closeSync(log);
   const exited = new Promise<never>((_, reject) =>
-    child.on('exit', (code) => reject(new Error(`service exited (${code})`))),
+    child.on('exit', (code, signal) => reject(new Error(`service exited (${code ?? signal})`))),
   );
-  // Logs stay at warn (an access line per request would skew the numbers), so readiness is
-  // watched instead of the "listening" line.
+  exited.catch(() => undefined);
   const url = `http://127.0.0.1:${port}`;
-  await Promise.race([exited, waitUntilReady(url)]);
-  const login = await post(url, '/v1/auth/login', ADMIN, {});
-  const { accessToken } = (await login.json()) as { accessToken: string };
-  return { url, child, headers: { authorization: `Bearer ${accessToken}` } };
+  return {
+    url,
+    child,
+    spawnedAt,
+    ready: (pollMs = 50) => Promise.race([exited, waitUntilReady(url, pollMs)]),
+  };
+}
+
+export async function startService(env: Record<string, string>): Promise<Service> {
+  const { url, child, ready } = await spawnService(env);
+  try {
+    await ready();
+    const login = await post(url, '/v1/auth/login', ADMIN, {});
+    if (login.status !== 200) throw new Error(`login → ${login.status} ${await login.text()}`);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    return { url, child, headers: { authorization: `Bearer ${accessToken}` } };
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
 }
 
 function freePort(): Promise<number> {
@@ -57,20 +88,22 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilReady(url: string): Promise<void> {
+async function waitUntilReady(url: string, pollMs: number): Promise<void> {
   for (;;) {
     const ok = await fetch(`${url}/health/ready`).then(
       (res) => res.ok,
       () => false,
     );
     if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 
-export async function stopService(service: Service): Promise<void> {
-  const exited = new Promise((resolve) => service.child.on('exit', resolve));
-  service.child.kill('SIGTERM');
+export async function stopService(service: Pick<Service, 'child'>): Promise<void> {
+  const { child } = service;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGTERM');
   await exited;
 }
 
@@ -87,6 +120,26 @@ export function post(
   });
 }
 
+/** Warn-and-above lines the services logged during this run, grouped by message. */
+export function serviceLogSummary(): { lines: number; messages: Map<string, number> } {
+  const messages = new Map<string, number>();
+  if (!existsSync(SERVICE_LOG)) return { lines: 0, messages };
+  let lines = 0;
+  for (const line of readFileSync(SERVICE_LOG, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    lines += 1;
+    let message = line.slice(0, 200);
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string };
+      message = `[${entry.level ?? '?'}] ${entry.msg ?? message}`;
+    } catch {
+      // Not JSON (a crash trace, say): kept as written.
+    }
+    messages.set(message, (messages.get(message) ?? 0) + 1);
+  }
+  return { lines, messages };
+}
+
 /**
  * Runs `measure` against a throwaway store: a fresh database on the server of DATABASE_URL
  * (dropped afterwards), or a fresh embedded data dir. Returns the store's name and the numbers.
@@ -96,17 +149,11 @@ export async function withThrowawayStore<T>(
 ): Promise<{ store: string; numbers: T }> {
   const server = process.env.DATABASE_URL;
   if (server) {
-    const name = `jobs_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
+    const database = await createDatabase(server, 'jobs');
     try {
-      const url = new URL(server);
-      url.pathname = `/${name}`;
-      return { store: 'PostgreSQL', numbers: await measure({ DATABASE_URL: url.toString() }) };
+      return { store: 'PostgreSQL', numbers: await measure({ DATABASE_URL: database.url }) };
     } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await database.drop();
     }
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'jobs-bench-'));

@@ -1,0 +1,138 @@
+/**
+ * jobs-service itself: the built dist/src/main.js as a child process, over real HTTP. The enqueue
+ * runs on an API-only replica (worker off), which is then replaced by one full replica (the
+ * worker); with the worker running, jobs are submitted to it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDatabase } from '../support/database';
+import { PickupTarget } from '../support/pickup-target';
+import { post, type Service, startService, stopService } from '../support/service';
+import { batches, type BenchContext, type Session, type System } from './system';
+
+const FINISHED = /^jobs_finished_total\{([^}]*)\} (\d+)/gm;
+
+export class OursSession implements Session {
+  private service?: Service;
+  private worker = false;
+  private target?: PickupTarget;
+  private readonly bodies = new Map<number, string>();
+
+  private constructor(
+    /** The store's environment: DATABASE_URL of a throwaway database, or a fresh DATA_DIR. */
+    readonly storeEnv: Record<string, string>,
+    private readonly env: Record<string, string>,
+    private readonly dropStore: () => Promise<void>,
+  ) {}
+
+  static async open(context: BenchContext): Promise<OursSession> {
+    // The pickup probe is an http job to a loopback target, which the SSRF guard refuses unless listed.
+    const env = { JOBS_HTTP_ALLOWED_HOSTS: '127.0.0.1', ...context.oursEnv };
+    if (context.databaseUrl) {
+      const database = await createDatabase(context.databaseUrl, 'ours');
+      return new OursSession({ DATABASE_URL: database.url }, env, database.drop);
+    }
+    const dataDir = mkdtempSync(join(tmpdir(), 'jobs-bench-'));
+    return new OursSession({ DATA_DIR: dataDir }, env, () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      return Promise.resolve();
+    });
+  }
+
+  /** The running replica (the worker once started). */
+  get api(): Service {
+    if (!this.service) throw new Error('no replica running');
+    return this.service;
+  }
+
+  async prepareEnqueue(): Promise<void> {
+    this.service ??= await startService({ ...this.storeEnv, ...this.env, JOBS_WORKER_ENABLED: 'false' });
+  }
+
+  async enqueue(count: number): Promise<void> {
+    for (const size of batches(count)) {
+      const res = await fetch(`${this.api.url}/v1/jobs/batch`, {
+        method: 'POST',
+        headers: { ...this.api.headers, 'content-type': 'application/json' },
+        body: this.body(size),
+      });
+      if (res.status !== 202) throw new Error(`POST /v1/jobs/batch → ${res.status} ${await res.text()}`);
+      await res.arrayBuffer();
+    }
+  }
+
+  private body(size: number): string {
+    let body = this.bodies.get(size);
+    if (!body) {
+      body = JSON.stringify({ jobs: Array.from({ length: size }, () => ({ type: 'noop', payload: {} })) });
+      this.bodies.set(size, body);
+    }
+    return body;
+  }
+
+  async startWorker(): Promise<void> {
+    if (this.worker) return;
+    if (this.service) await stopService(this.service);
+    this.service = await startService({ ...this.storeEnv, ...this.env });
+    this.worker = true;
+  }
+
+  async processed(): Promise<number> {
+    const text = await (await fetch(`${this.api.url}/metrics`)).text();
+    let total = 0;
+    for (const [, labels, value] of text.matchAll(FINISHED)) {
+      if (labels.includes('type="noop"')) {
+        if (!labels.includes('outcome="succeeded"')) throw new Error(`a noop job did not succeed: ${labels}`);
+        total += Number(value);
+      }
+    }
+    return total;
+  }
+
+  /** The finished counter moves only after the final state is committed. */
+  settled(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  workerPid(): number {
+    return this.api.child.pid ?? -1;
+  }
+
+  async pickup(): Promise<number> {
+    this.target ??= await PickupTarget.start();
+    const arrival = this.target.next();
+    const t0 = performance.now();
+    const res = await post(
+      this.api.url,
+      '/v1/jobs',
+      { type: 'http', payload: { url: this.target.url } },
+      this.api.headers,
+    );
+    if (res.status !== 202) throw new Error(`POST /v1/jobs → ${res.status} ${await res.text()}`);
+    await res.arrayBuffer();
+    return (await arrival) - t0;
+  }
+
+  /** Stops the running replica, keeping the store. */
+  async stopReplica(): Promise<void> {
+    if (this.service) await stopService(this.service);
+    this.service = undefined;
+    this.worker = false;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.stopReplica();
+      await this.target?.close();
+    } finally {
+      await this.dropStore();
+    }
+  }
+}
+
+export const ours: System = {
+  name: 'ours',
+  settings: 'its defaults (JOBS_CONCURRENCY 10, DATABASE_POOL_SIZE 10) unless --env says otherwise',
+  open: (context) => OursSession.open(context),
+};

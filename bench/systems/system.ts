@@ -1,0 +1,43 @@
+/** What every benchmarked system offers the scenarios: one instance on its own throwaway store. */
+
+export type SystemName = 'ours' | 'pg-boss' | 'graphile-worker';
+
+export interface BenchContext {
+  /** PostgreSQL server for the throwaway databases; unset: ours runs on the embedded store. */
+  databaseUrl?: string;
+  /** Extra environment for our service (tuning, e.g. JOBS_CONCURRENCY), from --env. */
+  oursEnv: Record<string, string>;
+}
+
+export interface Session {
+  /** Brings up what enqueue() submits through (ours: an API-only replica), outside any timing. */
+  prepareEnqueue(): Promise<void>;
+  /** Enqueues `count` noop jobs through the system's bulk API, 1,000 per call, one call at a time. */
+  enqueue(count: number): Promise<void>;
+  /** Starts one worker replica (its own process) and resolves once it is ready. */
+  startWorker(options?: { trace?: boolean }): Promise<void>;
+  /** noop jobs finished so far (ours: committed; peers: handled, see settled()). */
+  processed(): Promise<number>;
+  /** True once the store holds no unfinished job (peers commit completions after the handler). */
+  settled(): Promise<boolean>;
+  /** The worker process, for its RSS. */
+  workerPid(): number;
+  /** Submits one job to an idle worker; resolves with submit-start → handler-start in ms. */
+  pickup(): Promise<number>;
+  /** Stops every process it started and drops its store. */
+  close(): Promise<void>;
+}
+
+export interface System {
+  readonly name: SystemName;
+  /** The settings it runs with, for the report. */
+  readonly settings: string;
+  open(context: BenchContext): Promise<Session>;
+}
+
+export const BATCH = 1000;
+
+/** Splits `count` into calls of at most BATCH. */
+export function* batches(count: number): Generator<number> {
+  for (let left = count; left > 0; left -= BATCH) yield Math.min(BATCH, left);
+}
