@@ -1,7 +1,7 @@
-import helmet from '@fastify/helmet';
 import { type DynamicModule, type ModuleMetadata, VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { genRequestId, REQUEST_ID_HEADER, ShutdownState } from '@lib/common';
 import { appConfig } from '@lib/config';
@@ -53,7 +53,12 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
     if (shutdown.isShuttingDown) void reply.header('connection', 'close');
     done();
   });
-  await app.register(helmet, { contentSecurityPolicy: CONTENT_SECURITY_POLICY });
+  // One helmet for the app's life, on the raw response: @fastify/helmet builds a new one, and
+  // parses the CSP again, on every request.
+  const securityHeaders = helmet({ contentSecurityPolicy: CONTENT_SECURITY_POLICY });
+  fastify.addHook('onRequest', (request, reply, done) =>
+    securityHeaders(request.raw, reply.raw, (error) => done(error as Error | undefined)),
+  );
   if (cfg.corsOrigins.length > 0) app.enableCors({ origin: cfg.corsOrigins, credentials: false });
   app.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' });
   setupOpenApi(app, process.env.npm_package_version ?? '0.1.0');
