@@ -1,5 +1,6 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { type FieldError, RequestValidationError } from './domain-error';
+import { findUnstorableValue } from './storable-json';
 
 /** `[{property:'a', children:[{property:'b', constraints}]}]` → `[{field:'a.b', message}]`. */
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
@@ -15,14 +16,27 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
 
 /**
  * The single validation pipe: unknown fields are rejected rather than silently dropped
- * (CONTRACT §3), and failures become a RequestValidationError with `errors[]`.
+ * (CONTRACT §3), and failures become a RequestValidationError with `errors[]`. Before the DTO
+ * rules, every body, query and path param is checked for what no DTO rule catches and the store
+ * cannot hold (NUL, unpaired surrogates, any string or key at any depth, and absurd nesting), so
+ * that such input is a 400 rather than a database error.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new StorableValidationPipe({
     ...VALIDATION_OPTIONS,
     transform: true,
     exceptionFactory: (errors) => new RequestValidationError(flattenValidationErrors(errors)),
   });
+}
+
+class StorableValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type !== 'custom') {
+      const error = findUnstorableValue(value, metadata.data ?? '');
+      if (error) throw new RequestValidationError([error]);
+    }
+    return super.transform(value, metadata);
+  }
 }
 
 /**
