@@ -35,6 +35,8 @@ class StorableValidationPipe extends ValidationPipe {
       const error = findUnstorableValue(value, metadata.data ?? '');
       if (error) throw new RequestValidationError([error]);
     }
+    const inherited = metadata.type === 'custom' ? [] : inheritedKeyErrors(value);
+    if (inherited.length > 0) throw new RequestValidationError(inherited);
     return super.transform(value, metadata);
   }
 }
@@ -49,3 +51,15 @@ export const VALIDATION_OPTIONS = {
   forbidUnknownValues: true,
   validationError: { target: false, value: false },
 } as const;
+
+/**
+ * Unknown fields named like Object.prototype members (`constructor`, `toString`, `__proto__` in a
+ * query…): class-transformer drops them before the whitelist check sees them, so they would be
+ * silently ignored instead of refused like any other unknown field (CONTRACT §3).
+ */
+export function inheritedKeyErrors(value: unknown): FieldError[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  return Object.keys(value)
+    .filter((key) => key in Object.prototype)
+    .map((key) => ({ field: key, message: `property ${key} should not exist` }));
+}
