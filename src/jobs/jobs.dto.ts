@@ -92,7 +92,10 @@ export class CreateJobDto {
   @Max(3600)
   timeoutSeconds?: number;
 
+  // IsObject: ValidateNested alone passes an array (each element validated, none there), which
+  // then reached the insert without baseSeconds (a 500).
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => BackoffDto)
   backoff?: BackoffDto;
