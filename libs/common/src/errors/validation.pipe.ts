@@ -19,7 +19,7 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
  * (CONTRACT §3), and failures become a RequestValidationError with `errors[]`. Before the DTO
  * rules, every body, query and path param is checked for what no DTO rule catches and the store
  * cannot hold (NUL, unpaired surrogates, any string or key at any depth, and absurd nesting), so
- * that such input is a 400 rather than a database error.
+ * that such input is a 400 rather than a database error, and for keys that would vanish silently.
  */
 export function createValidationPipe(): ValidationPipe {
   return new StorableValidationPipe({
@@ -54,12 +54,12 @@ export const VALIDATION_OPTIONS = {
 
 /**
  * Unknown fields named like Object.prototype members (`constructor`, `toString`, `__proto__` in a
- * query…): class-transformer drops them before the whitelist check sees them, so they would be
+ * query…) or `prototype`: class-transformer drops them before the whitelist check sees them, so they would be
  * silently ignored instead of refused like any other unknown field (CONTRACT §3).
  */
 export function inheritedKeyErrors(value: unknown): FieldError[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   return Object.keys(value)
-    .filter((key) => key in Object.prototype)
+    .filter((key) => key in Object.prototype || key === 'prototype')
     .map((key) => ({ field: key, message: `property ${key} should not exist` }));
 }
