@@ -1,8 +1,10 @@
+/* eslint jest/expect-expect: ['warn', { assertFunctionNames: ['expect', 'check'] }] */
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ModulesContainer } from '@nestjs/core';
 import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
+import { DataSource } from 'typeorm';
 import { loginAdmin, newUser, type Session } from '../support/auth';
 import {
   expectClientProblem,
@@ -21,7 +23,7 @@ import {
   notUuid,
   type Shape,
 } from '../support/hostile-inputs';
-import { submitJob } from '../support/jobs';
+import { getJob, type JobJson, submitJob } from '../support/jobs';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 // Issue 7.3: generated malformed, oversized, wrongly typed, deeply nested, unicode-edge and
@@ -29,7 +31,8 @@ import { startTestApp, type TestApp } from '../support/test-app';
 // a problem+json 4xx and change no row (CONTRACT §3). Run counts are fixed so that one run of
 // this file, on either store, sends more than 10,000 requests; FC_SEED=<n> replays another seed.
 
-const RUNS = { body: 450, batchItems: 300, query: 500, path: 300 };
+const RUNS = { body: 450, batchItems: 300, query: 500, path: 300, verbatim: 100 };
+const RESERVED = ['__proto__', 'constructor', 'prototype'];
 const JOB_TYPES = ['noop', 'sleep', 'http'];
 
 const text = (max: number, min?: number) => ({ kind: 'text', max, min }) as const;
@@ -194,6 +197,7 @@ describe('hostile input, generated (issue 7.3)', () => {
   let t: TestApp;
   let sessions: Record<As, { headers: Record<string, string> }>;
   let foreignIds: string[];
+  let user: Session & { id: string };
   let userId: string;
   let watch: StoreWatch;
   const sent = new RequestCounter();
@@ -202,7 +206,7 @@ describe('hostile input, generated (issue 7.3)', () => {
     // No workers: queued jobs stay as they are, so any row change is the request's doing.
     t = await startTestApp({ env: { JOBS_WORKER_ENABLED: 'false' } });
     const admin: Session = await loginAdmin(t.app);
-    const user = await newUser(t.app, admin);
+    user = await newUser(t.app, admin);
     userId = user.id;
     sessions = { anonymous: { headers: {} }, user, admin };
     // The user's own job and others' things: a user must get 404 for those, and change nothing.
@@ -335,6 +339,53 @@ describe('hostile input, generated (issue 7.3)', () => {
       );
     },
   );
+
+  it(`${RUNS.verbatim} injection-shaped and unicode-edge texts where free text is valid → stored verbatim, nothing else changed`, () =>
+    check(
+      fc.asyncProperty(
+        hostileText(200).filter((s) => isWellFormed(s) && !s.includes('\u0000') && !RESERVED.includes(s)),
+        async (s) => {
+          sent.add('verbatim');
+          const before = await rowCounts();
+          const res = await call('user', {
+            method: 'POST',
+            url: '/v1/jobs',
+            ...json({ type: 'noop', name: s, payload: { [s]: s, list: [s] } }),
+          });
+          expect(res.statusCode).toBe(202);
+          const job = await getJob(t.app, user, res.json<JobJson>().id);
+          expect([job.name, job.payload]).toEqual([s, { [s]: s, list: [s] }]);
+          const [row] = await t.app
+            .get(DataSource)
+            .query<{ name: string }[]>('SELECT name FROM jobs WHERE id = $1', [job.id]);
+          expect(row.name).toBe(s);
+          expect(await rowCounts()).toEqual({
+            ...before,
+            jobs: before.jobs + 1,
+            audit_logs: before.audit_logs + 1,
+          });
+          const found = await call('user', {
+            method: 'GET',
+            url: `/v1/jobs${toQuery({ name: s, limit: 100 })}`,
+          });
+          expect(found.json<{ items: JobJson[] }>().items.map((item) => item.name)).toContain(s);
+          await watch.reset();
+        },
+      ),
+      RUNS.verbatim,
+    ));
+
+  /** Rows per table, to prove a valid hostile-looking request changed only what it should. */
+  async function rowCounts(): Promise<Record<string, number>> {
+    const rows = await t.app.get(DataSource).query<{ name: string; n: number }[]>(
+      `SELECT 'jobs' AS name, count(*)::int AS n FROM jobs
+       UNION ALL SELECT 'audit_logs', count(*)::int FROM audit_logs
+       UNION ALL SELECT 'users', count(*)::int FROM users
+       UNION ALL SELECT 'api_keys', count(*)::int FROM api_keys
+       UNION ALL SELECT 'refresh_tokens', count(*)::int FROM refresh_tokens`,
+    );
+    return Object.fromEntries(rows.map((row) => [row.name, row.n]));
+  }
 
   it('sent at least 10,000 generated requests in this run', () => {
     expect(sent.total).toBeGreaterThanOrEqual(10_000);
