@@ -1,10 +1,12 @@
 import { type DynamicModule, type ModuleMetadata, VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import { genRequestId, REQUEST_ID_HEADER, ShutdownState } from '@lib/common';
+import { genRequestId, PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER, ShutdownState, toProblem } from '@lib/common';
 import { appConfig } from '@lib/config';
+import { STATUS_BY_CODE } from './app.errors';
 import { AppModule } from './app.module';
 import { setupOpenApi } from './openapi';
 
@@ -34,12 +36,27 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
     // Keep serving while hooks drain on shutdown; readiness already tells the balancer to go.
     return503OnClosing: false,
     logger: false,
+    // Router-level refusals (a malformed %-escape, a path param over maxParamLength) answer
+    // before any hook or filter runs; render them as problem+json like every other error.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const context = { instance: request.url.split('?')[0], requestId: String(request.id) };
+      const { problem, headers } = toProblem(error, context, STATUS_BY_CODE);
+      void reply
+        .status(problem.status)
+        .headers({ ...headers, [REQUEST_ID_HEADER]: String(request.id) })
+        .type(PROBLEM_CONTENT_TYPE)
+        .send(problem);
+    },
   });
   const root: DynamicModule = { module: class JobsServiceRoot {}, imports: [AppModule, ...imports] };
+  // JSON everywhere (CONTRACT §3): Fastify's own JSON parser only. Nest would add a form parser,
+  // and Fastify a text/plain one; any other Content-Type with a body is a 415.
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     bufferLogs: true,
     abortOnError: false,
+    bodyParser: false,
   });
+  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, type TransformFnParams, Type } from 'class-transformer';
 import {
   ArrayMinSize,
   IsArray,
@@ -27,6 +27,9 @@ export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 const WITH_OFFSET = /T.*(Z|[+-]\d{2}(:?\d{2})?)$/i;
 const DATE_OR_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}$|T.*(Z|[+-]\d{2}(:?\d{2})?)$/i;
 
+/** The property as it came in the request (each batch item is validated on its own later). */
+const asSent = ({ obj, key }: TransformFnParams): unknown => (obj as Record<string, unknown>)[key];
+
 export class BackoffDto {
   /** Wait before the first retry's jitter window, in seconds (> 0). Default 1. */
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -53,9 +56,12 @@ export class CreateJobDto {
   name?: string;
 
   /** Validated against the type's payload schema. Default `{}`. */
+  // Free-form JSON, kept exactly as parsed: class-transformer would rebuild it, dropping keys
+  // such as `toString` and emptying any object with a `constructor` key.
   @ApiProperty({ type: 'object', additionalProperties: true, example: { ms: 1000 } })
   @IsOptional()
   @IsObject()
+  @Transform(asSent)
   payload?: Record<string, unknown>;
 
   /** 1-10, higher runs first. Default 5. */
@@ -92,7 +98,10 @@ export class CreateJobDto {
   @Max(3600)
   timeoutSeconds?: number;
 
+  // IsObject: ValidateNested alone passes an array (each element validated, none there), which
+  // then reached the insert without baseSeconds (a 500).
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => BackoffDto)
   backoff?: BackoffDto;
@@ -113,6 +122,7 @@ export class BatchCreateJobsDto {
   @ApiProperty({ type: [CreateJobDto] })
   @IsArray()
   @ArrayMinSize(1)
+  @Transform(asSent)
   jobs!: unknown[];
 }
 

@@ -1,5 +1,6 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { type FieldError, RequestValidationError } from './domain-error';
+import { findUnstorableValue } from './storable-json';
 
 /** `[{property:'a', children:[{property:'b', constraints}]}]` → `[{field:'a.b', message}]`. */
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
@@ -15,14 +16,29 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
 
 /**
  * The single validation pipe: unknown fields are rejected rather than silently dropped
- * (CONTRACT §3), and failures become a RequestValidationError with `errors[]`.
+ * (CONTRACT §3), and failures become a RequestValidationError with `errors[]`. Before the DTO
+ * rules, every body, query and path param is checked for what no DTO rule catches and the store
+ * cannot hold (NUL, unpaired surrogates, any string or key at any depth, and absurd nesting), so
+ * that such input is a 400 rather than a database error, and for keys that would vanish silently.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new StorableValidationPipe({
     ...VALIDATION_OPTIONS,
     transform: true,
     exceptionFactory: (errors) => new RequestValidationError(flattenValidationErrors(errors)),
   });
+}
+
+class StorableValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type !== 'custom') {
+      const error = findUnstorableValue(value, metadata.data ?? '');
+      if (error) throw new RequestValidationError([error]);
+    }
+    const inherited = metadata.type === 'custom' ? [] : inheritedKeyErrors(value);
+    if (inherited.length > 0) throw new RequestValidationError(inherited);
+    return super.transform(value, metadata);
+  }
 }
 
 /**
@@ -35,3 +51,15 @@ export const VALIDATION_OPTIONS = {
   forbidUnknownValues: true,
   validationError: { target: false, value: false },
 } as const;
+
+/**
+ * Unknown fields named like Object.prototype members (`constructor`, `toString`, `__proto__` in a
+ * query…) or `prototype`: class-transformer drops them before the whitelist check sees them, so they would be
+ * silently ignored instead of refused like any other unknown field (CONTRACT §3).
+ */
+export function inheritedKeyErrors(value: unknown): FieldError[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  return Object.keys(value)
+    .filter((key) => key in Object.prototype || key === 'prototype')
+    .map((key) => ({ field: key, message: `property ${key} should not exist` }));
+}

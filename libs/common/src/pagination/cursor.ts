@@ -5,6 +5,10 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Four-digit years from 0001: toISOString() writes other years with a sign, which this refuses.
+const ISO_UTC_MS = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 /** A position in a list ordered by (createdAt desc, id desc). */
 export interface Keyset {
   createdAt: Date;
@@ -19,10 +23,12 @@ export function encodeCursor(position: Keyset): string {
 export function decodeCursor(cursor: string): Keyset {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    const createdAt = new Date(String(at));
-    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(createdAt.getTime()))
+    // Exactly what encodeCursor writes, so nothing reaches the query that the store would refuse
+    // (a year PostgreSQL cannot hold, a string that is no UUID): those were 500s.
+    if (typeof at !== 'string' || typeof id !== 'string' || !UUID.test(id) || !ISO_UTC_MS.test(at))
       throw new Error();
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new Error();
+    const createdAt = new Date(at);
+    if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at) throw new Error();
     return { createdAt, id };
   } catch {
     throw new RequestValidationError([{ field: 'cursor', message: 'cursor is not a valid page cursor' }]);

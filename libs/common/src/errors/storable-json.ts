@@ -1,0 +1,61 @@
+import type { FieldError } from './domain-error';
+
+/**
+ * Deepest nesting a request value may have. Deeper input is refused before anything recursive
+ * walks it: class-transformer, JSON.stringify and PostgreSQL's jsonb parser all overflow their
+ * stacks somewhere past a few thousand levels (a 500), and no real job payload nests this deep.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+// PostgreSQL refuses NUL in text and jsonb; an unpaired UTF-16 surrogate has no UTF-8 encoding
+// (pg would store U+FFFD for it in text, and jsonb refuses its \ud800 escape).
+const LONE_SURROGATE = /\p{Cs}/u;
+const MAX_FIELD_LENGTH = 200;
+
+/**
+ * The first place in a parsed request value (body, query or path param) that the store could not
+ * hold as given (or that would be dropped on the way), as a field error; undefined when there is
+ * none. Iterative, so any depth is safe.
+ */
+export function findUnstorableValue(root: unknown, rootField = ''): FieldError | undefined {
+  const stack: { value: unknown; field: string; depth: number }[] = [
+    { value: root, field: rootField, depth: 0 },
+  ];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, field, depth } = next;
+    if (typeof value === 'string') {
+      const problem = textProblem(value);
+      if (problem) return { field: field || '(body)', message: `must ${problem}` };
+    } else if (value !== null && typeof value === 'object') {
+      if (depth >= MAX_JSON_DEPTH) {
+        return { field: field || '(body)', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` };
+      }
+      for (const [key, child] of Object.entries(value)) {
+        if (RESERVED_KEYS.has(key)) {
+          return { field: join(field, key), message: `${key} is a reserved name and cannot be a key` };
+        }
+        const problem = textProblem(key);
+        if (problem) return { field: field || '(body)', message: `must have keys that ${problem}` };
+        stack.push({ value: child, field: join(field, key), depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Keys Nest's ValidationPipe deletes at every depth (against prototype pollution) without a word:
+ * a job payload would lose them silently. Refused instead, like Fastify refuses `__proto__`.
+ */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function textProblem(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'not contain NUL (\\u0000) characters';
+  if (LONE_SURROGATE.test(text)) return 'be well-formed Unicode (no unpaired surrogates)';
+  return undefined;
+}
+
+function join(parent: string, key: string): string {
+  const field = parent ? `${parent}.${key}` : key;
+  return field.length > MAX_FIELD_LENGTH ? `${field.slice(0, MAX_FIELD_LENGTH)}…` : field;
+}
