@@ -25,7 +25,7 @@ describe('OWASP API1:2023 Broken Object Level Authorization', () => {
   let t: TestApp;
   let db: DataSource;
   let admin: Session;
-  let owner: Session & { id: string };
+  let owner: Awaited<ReturnType<typeof newUser>>;
   let stranger: Session & { id: string };
   let strangerKey: Caller;
   const jobs: Record<string, JobJson> = {};

@@ -119,6 +119,7 @@ describe('OWASP API2:2023 Broken Authentication', () => {
       });
       await expect401(user.headers, 'access token of a disabled user');
       await expect401({ 'x-api-key': key }, 'API key of a disabled user');
+      expect((await refresh(user.refreshToken)).statusCode).toBe(401);
     });
 
     it('credentials only count where they belong', async () => {
