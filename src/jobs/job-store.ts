@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { compareClaimOrder } from './claim-order';
 import type { AttemptOutcome, JobStatus } from './job-lifecycle';
+import { storableJson, storableText } from './storable-text';
 
 /** A job a worker holds: enough to run it and to fence every write it makes. */
 export interface ClaimedJob {
@@ -90,7 +91,7 @@ export class JobStore {
   /**
    * Records finished attempts: moves each job on and appends its attempt row, in one statement.
    * A cancel requested meanwhile wins (the job ends `cancelled`). Returns the jobs moved; the
-   * others were fenced off.
+   * others were fenced off. What handlers reported is made storable first (storable-text.ts).
    */
   async finish(ends: AttemptEnd[]): Promise<JobMove[]> {
     if (ends.length === 0) return [];
@@ -135,13 +136,13 @@ export class JobStore {
         col('leaseToken'),
         col('status'),
         col('outcome'),
-        col('resultJson'),
+        ends.map((end) => (end.resultJson === undefined ? null : storableJson(end.resultJson))),
         col('errorCode'),
-        col('errorMessage'),
+        ends.map((end) => (end.errorMessage === undefined ? null : storableText(end.errorMessage))),
         col('runAt'),
         ends.map((end) => (end.unspend ? 1 : 0)),
         col('progress'),
-        col('progressMessage'),
+        ends.map((end) => (end.progressMessage == null ? null : storableText(end.progressMessage))),
         col('startedAt'),
         col('finishedAt'),
       ],
@@ -168,7 +169,7 @@ export class JobStore {
         items.map((i) => i.id),
         items.map((i) => i.leaseToken),
         items.map((i) => i.progress ?? null),
-        items.map((i) => i.progressMessage ?? null),
+        items.map((i) => (i.progressMessage == null ? null : storableText(i.progressMessage))),
         leaseSeconds,
       ],
     );

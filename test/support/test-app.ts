@@ -24,11 +24,14 @@ export async function startTestApp(
     env?: Record<string, string | undefined>;
     imports?: ModuleMetadata['imports'];
     store?: TestStore;
+    /** Runs after the app is built and before its routes are registered (e.g. an onRoute hook). */
+    beforeInit?: (app: NestFastifyApplication) => void;
   } = {},
 ): Promise<TestApp> {
   const store = options.store ?? (await createTestStore());
   applyEnv({ ...BASE_TEST_ENV, ...store.env, ...options.env });
   const app = await createApp(options.imports);
+  options.beforeInit?.(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return {

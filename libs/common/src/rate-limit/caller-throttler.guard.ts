@@ -11,6 +11,7 @@ import {
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/principal';
 import { RATE_LIMIT_REJECTIONS } from './rate-limit.metrics';
 
 /**
@@ -29,8 +30,9 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
   }
 
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
-    const caller = (req as { user?: { id?: string } }).user?.id;
-    return Promise.resolve(caller ? `caller:${caller}` : `ip:${String(req.ip)}`);
+    const caller = (req as { user?: Principal }).user;
+    if (caller?.apiKeyId) return Promise.resolve(`apikey:${caller.apiKeyId}`);
+    return Promise.resolve(caller ? `user:${caller.userId}` : `ip:${String(req.ip)}`);
   }
 
   protected override async throwThrottlingException(

@@ -1,0 +1,35 @@
+import { findUnstorableValue, MAX_JSON_DEPTH } from './storable-json';
+
+describe('findUnstorableValue', () => {
+  it('finds strings and keys PostgreSQL could not store, by path', () => {
+    expect(findUnstorableValue({ ok: 'é😀', a: 'x\u0000' })?.field).toBe('a');
+    expect(findUnstorableValue({ b: [{ c: '\ud800' }] })?.field).toBe('b.0.c');
+    expect(findUnstorableValue({ d: { e: 'y\udc00' } })?.field).toBe('d.e');
+    expect(findUnstorableValue({ ['k\u0000']: 1 })).toEqual({
+      field: '(body)',
+      message: expect.stringContaining('keys'),
+    });
+  });
+
+  it('refuses the keys the pipe would drop silently', () => {
+    expect(findUnstorableValue(JSON.parse('{"p":{"__proto__":{"x":1}}}'))?.field).toBe('p.__proto__');
+    expect(findUnstorableValue({ constructor: 1 })?.field).toBe('constructor');
+  });
+
+  it('prefixes a named parameter, and passes clean input', () => {
+    expect(findUnstorableValue('a\u0000', 'type')).toEqual({ field: 'type', message: expect.any(String) });
+    expect(findUnstorableValue({ a: ['b', 1, null, { c: true }] })).toBeUndefined();
+  });
+
+  it('stops at MAX_JSON_DEPTH, at any depth of input, without recursing', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(findUnstorableValue({ a: deep })).toEqual({
+      field: `a${'.0'.repeat(MAX_JSON_DEPTH - 1)}`,
+      message: expect.stringContaining('nest deeper'),
+    });
+    let ok: unknown = 'leaf';
+    for (let i = 0; i < MAX_JSON_DEPTH - 1; i++) ok = [ok];
+    expect(findUnstorableValue({ a: ok })).toBeUndefined();
+  });
+});
