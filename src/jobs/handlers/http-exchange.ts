@@ -24,7 +24,10 @@ export interface HttpResult {
   durationMs: number;
 }
 
-/** The request an attempt sends: the payload's, plus X-Job-Id and X-Job-Attempt. */
+/**
+ * The request an attempt sends: the payload's, plus X-Job-Id and X-Job-Attempt, and the
+ * compressions the dispatcher inflates (as fetch would offer them) unless the payload says.
+ */
 export function requestOf(
   payload: { method?: string; headers?: Record<string, string>; body?: unknown },
   jobId: string,
@@ -32,6 +35,7 @@ export function requestOf(
 ): HttpRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(payload.headers ?? {})) headers[name.toLowerCase()] = value;
+  headers['accept-encoding'] ??= 'gzip, deflate, br';
   headers['x-job-id'] = jobId;
   headers['x-job-attempt'] = String(attempt);
   const method = payload.method ?? 'POST';
