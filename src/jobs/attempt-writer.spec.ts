@@ -69,3 +69,19 @@ describe('AttemptWriter (coalesced, fenced attempt writes)', () => {
     expect(writer.size).toBe(0);
   });
 });
+
+describe('AttemptWriter with an end the store refuses for its content', () => {
+  it('splits the batch: the others are written, the refused one resolves null, no endless retry', async () => {
+    const calls: number[] = [];
+    const writer = new AttemptWriter((ends) => {
+      calls.push(ends.length);
+      if (ends.some((e) => e.id === 'bad')) {
+        return Promise.reject(Object.assign(new Error('invalid byte sequence'), { code: '22021' }));
+      }
+      return Promise.resolve(applied(ends));
+    });
+    const moves = await Promise.all(['a', 'bad', 'c'].map((id) => writer.add(end(id))));
+    expect(moves.map((m) => m?.id ?? null)).toEqual(['a', null, 'c']);
+    expect(calls).toEqual([3, 1, 1, 1]);
+  });
+});

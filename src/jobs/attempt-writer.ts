@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { isRejectedStatement } from '@lib/database';
 import type { AttemptEnd, JobMove } from './job-store';
 
 /** Most attempt ends one statement carries; big enough to amortise the round trip. */
@@ -13,7 +14,10 @@ type Write = (ends: AttemptEnd[]) => Promise<JobMove[]>;
  * Coalesces finished attempts into batched writes (one statement per batch, see JobStore.finish).
  * One batch is in flight at a time; ends that arrive meanwhile form the next one, so the batch
  * size follows the load. When the store is down the batch is retried with backoff: the ends are
- * fenced, so a write that lands after its lease was taken over is refused, never applied.
+ * fenced, so a write that lands after its lease was taken over is refused, never applied. A batch
+ * the store refuses for its content is split, so that one unwritable end cannot hold back the
+ * others forever; that end is dropped (resolved null) and its job runs again once its lease
+ * expires, like any attempt whose worker died.
  */
 export class AttemptWriter {
   private readonly logger = new Logger(AttemptWriter.name);
@@ -79,6 +83,7 @@ export class AttemptWriter {
       try {
         return await this.write(ends);
       } catch (error) {
+        if (isRejectedStatement(error)) return this.writeOneByOne(ends, error);
         this.logger.warn(
           `Recording ${ends.length} attempt(s) failed, retrying in ${delay} ms: ${String(error)}`,
         );
@@ -86,5 +91,16 @@ export class AttemptWriter {
       }
     }
     return [];
+  }
+
+  private async writeOneByOne(ends: AttemptEnd[], error: unknown): Promise<JobMove[]> {
+    if (ends.length === 1) {
+      const [{ id, leaseToken }] = ends;
+      this.logger.error({ jobId: id, leaseToken, err: error }, 'The store refused an attempt end; dropped');
+      return [];
+    }
+    const moves: JobMove[] = [];
+    for (const end of ends) moves.push(...(await this.writeWithRetry([end])));
+    return moves;
   }
 }

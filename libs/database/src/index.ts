@@ -5,3 +5,4 @@ export * from './migrate';
 export * from './migration-status.service';
 export * from './store-unavailable';
 export * from './keyset';
+export * from './rejected-statement';
