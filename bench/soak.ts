@@ -18,6 +18,20 @@ import { clock, SoakReport } from './soak/report';
 import { ServiceProbe } from './soak/service-probe';
 import { Workload } from './soak/workload';
 
+/** The run's rate: `loadShare` of the measured peak, once the calibration's backlog has run. */
+async function calibrate(workload: Workload, probe: ServiceProbe, options: SoakOptions): Promise<number> {
+  console.log(`calibrating: closed loop, ${options.connections} connections, ${options.peakSeconds} s …`);
+  const peak = await measurePeak(workload, probe, options.peakSeconds, options.connections);
+  const rate = Math.max(1, Math.round(peak.sustained * options.loadShare));
+  console.log(
+    `peak: ${peak.answered.toFixed(0)} arrivals/s answered, ${peak.drained.toFixed(0)} drained by the ` +
+      `worker (errors: ${peak.errors}, p99 ${peak.p99.toFixed(1)} ms) → sustained ${peak.sustained.toFixed(0)}; ` +
+      `driving ${options.loadShare * 100} %: ${rate} arrivals/s`,
+  );
+  await drainBacklog(probe);
+  return rate;
+}
+
 async function soak(
   storeEnv: Record<string, string>,
   options: SoakOptions,
@@ -34,18 +48,7 @@ async function soak(
   const probe = new ServiceProbe(service);
   const workload = new Workload(service, target.url, options.connections);
   try {
-    let rate = options.rate;
-    if (rate === undefined) {
-      console.log(`calibrating: closed loop, ${options.connections} connections, ${options.peakSeconds} s …`);
-      const peak = await measurePeak(workload, probe, options.peakSeconds, options.connections);
-      rate = Math.max(1, Math.round(peak.sustained * options.loadShare));
-      console.log(
-        `peak: ${peak.answered.toFixed(0)} arrivals/s answered, ${peak.drained.toFixed(0)} drained by the ` +
-          `worker (errors: ${peak.errors}, p99 ${peak.p99.toFixed(1)} ms) → sustained ${peak.sustained.toFixed(0)}; ` +
-          `driving ${options.loadShare * 100} %: ${rate} arrivals/s`,
-      );
-      await drainBacklog(probe);
-    }
+    const rate = options.rate ?? (await calibrate(workload, probe, options));
     console.log(
       `run: ${rate} arrivals/s open loop for ${clock(options.minutes * 60_000)}, warm-up ` +
         `${clock(options.warmupMinutes * 60_000)}, ` +
@@ -65,6 +68,7 @@ async function soak(
     );
     return report.summary({
       warmupMs: options.warmupMinutes * 60_000,
+      periodMs: options.periodSeconds * 1000,
       maxRssGrowthPercent: options.maxRssGrowthPercent,
       judgeRss: options.judgeRss,
       maxBacklogSeconds: 10,

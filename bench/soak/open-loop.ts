@@ -10,8 +10,9 @@ import type { Workload } from './workload';
 export interface Period {
   /** 1-based. */
   index: number;
-  /** performance.now() at the start of the run and at the period's end. */
+  /** performance.now() at the start of the run, of the period and at the period's end. */
   runStartedAt: number;
+  beganAt: number;
   endedAt: number;
   /** Arrivals started in this period. */
   arrivals: number;
@@ -42,13 +43,13 @@ export async function driveOpenLoop(
   let sent = 0;
   let inFlight = 0;
   let reporting = Promise.resolve();
-  let period = newPeriod(1, startedAt, workload);
+  let period = newPeriod(1, startedAt, startedAt, workload);
   let jobsBefore = workload.jobsSubmitted;
 
   const closePeriod = (endedAt: number) => {
     const ended = { ...period, endedAt, jobsSubmitted: workload.jobsSubmitted - jobsBefore };
     jobsBefore = workload.jobsSubmitted;
-    period = newPeriod(ended.index + 1, startedAt, workload);
+    period = newPeriod(ended.index + 1, startedAt, endedAt, workload);
     reporting = reporting.then(() => onPeriod(ended));
   };
 
@@ -79,8 +80,8 @@ export async function driveOpenLoop(
 }
 
 /** A period in progress: its window receives the workload's outcomes from now on. */
-function newPeriod(index: number, runStartedAt: number, workload: Workload): Period {
+function newPeriod(index: number, runStartedAt: number, beganAt: number, workload: Workload): Period {
   const window = new Window();
   workload.window = window;
-  return { index, runStartedAt, endedAt: Number.NaN, arrivals: 0, window, jobsSubmitted: 0 };
+  return { index, runStartedAt, beganAt, endedAt: Number.NaN, arrivals: 0, window, jobsSubmitted: 0 };
 }

@@ -39,12 +39,13 @@ export function parseSoakOptions(argv: string[]): SoakOptions {
     },
   });
   const smoke = values.smoke;
-  const positive = (value: string | undefined, normal: number, small: number): number => {
-    if (value === undefined) return smoke ? small : normal;
+  const number = (value: string): number => {
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`not a positive number: ${value}`);
     return n;
   };
+  const positive = (value: string | undefined, normal: number, small: number): number =>
+    value === undefined ? (smoke ? small : normal) : number(value);
   const minutes = positive(values.minutes, 10, 0.5);
   const warmupMinutes = positive(values['warmup-minutes'], 1, 1 / 6);
   if (warmupMinutes >= minutes) {
@@ -61,7 +62,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions {
     minutes,
     warmupMinutes,
     // Smoke: a fixed low rate, so that its pass/fail does not depend on the machine's speed.
-    rate: values.rate === undefined ? (smoke ? 50 : undefined) : positive(values.rate, 0, 0),
+    rate: values.rate === undefined ? (smoke ? 50 : undefined) : number(values.rate),
     loadShare: 0.7,
     peakSeconds: positive(values['peak-seconds'], 20, 20),
     connections: Math.round(positive(values.connections, 32, 32)),

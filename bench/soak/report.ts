@@ -13,6 +13,8 @@ export interface Verdict {
 
 export interface Limits {
   warmupMs: number;
+  /** Length of a report period: RSS is compared as medians over one period. */
+  periodMs: number;
   maxRssGrowthPercent: number;
   judgeRss: boolean;
   /** The queued backlog at the end may hold at most this many seconds of submitted jobs. */
@@ -70,7 +72,7 @@ export class SoakReport {
       int(window.requests),
       window.latency(0.5).toFixed(1),
       window.latency(0.99).toFixed(1),
-      this.probe.rssAt(period.endedAt).toFixed(1),
+      this.probe.rssMedian(period.beganAt, period.endedAt).toFixed(1),
       int(period.jobsSubmitted),
       int(finished - this.finishedBefore),
       int(jobs.queued),
@@ -83,20 +85,12 @@ export class SoakReport {
 
   /** Prints the summary and decides. */
   summary(limits: Limits): Verdict {
-    const reasons: string[] = [];
-    const warmupEnd = this.startedAt + limits.warmupMs;
-    const rssWarm = this.probe.rssAt(warmupEnd);
-    const rssEnd = this.probe.rssAt(this.lastEnd);
-    const growth = ((rssEnd - rssWarm) / rssWarm) * 100;
-    const seconds = (this.lastEnd - this.startedAt) / 1000;
-    const jobRate = this.jobsSubmitted / seconds;
-    const backlogWarm = [...this.backlog].reverse().find((b) => b.endedAt <= warmupEnd + 1)?.queued;
-    const backlogEnd = this.backlog.at(-1)?.queued ?? Number.NaN;
-    const backlogSeconds = backlogEnd / Math.max(jobRate, 1e-9);
-
+    const end = this.endState(limits);
     console.log(
-      `\nRSS after warm-up (${clock(limits.warmupMs)}) ${rssWarm.toFixed(1)} MB, at the end ` +
-        `(${clock(seconds * 1000)}) ${rssEnd.toFixed(1)} MB: ${signed(growth)} % ` +
+      `\nRSS (medians over a period) after warm-up (${clock(limits.warmupMs)}-` +
+        `${clock(Math.min(limits.warmupMs + limits.periodMs, end.seconds * 1000))}) ${end.rssWarm.toFixed(1)} MB, ` +
+        `at the end (${clock(end.seconds * 1000 - limits.periodMs)}-${clock(end.seconds * 1000)}) ` +
+        `${end.rssEnd.toFixed(1)} MB: ${signed(end.growth)} % ` +
         `(limit +${limits.maxRssGrowthPercent} %${limits.judgeRss ? '' : ', not judged in --smoke'})`,
     );
     console.log(
@@ -105,25 +99,49 @@ export class SoakReport {
         this.totals.describeErrors(),
     );
     console.log(
-      `jobs submitted ${int(this.jobsSubmitted)} (${jobRate.toFixed(0)}/s), finished ${int(this.jobsFinished)}; ` +
-        `queued after warm-up ${backlogWarm ?? 'n/a'}, at the end ${int(backlogEnd)} ` +
-        `(${backlogSeconds.toFixed(1)} s of submissions, limit ${limits.maxBacklogSeconds} s)` +
+      `jobs submitted ${int(this.jobsSubmitted)} (${end.jobRate.toFixed(0)}/s), finished ${int(this.jobsFinished)}; ` +
+        `queued after warm-up ${end.backlogWarm ?? 'n/a'}, at the end ${int(end.backlogEnd)} ` +
+        `(${end.backlogSeconds.toFixed(1)} s of submissions, limit ${limits.maxBacklogSeconds} s)` +
         (this.failedOutcomes.size ? `; not succeeded since start: ${describe(this.failedOutcomes)}` : ''),
     );
+    const verdict = this.judge(end, limits);
+    console.log(verdict.passed ? 'PASS' : `FAIL: ${verdict.reasons.join('; ')}`);
+    return verdict;
+  }
 
-    if (limits.judgeRss && !(growth <= limits.maxRssGrowthPercent)) {
-      reasons.push(`RSS grew ${signed(growth)} % after warm-up (limit +${limits.maxRssGrowthPercent} %)`);
+  private endState(limits: Limits) {
+    const warmupEnd = this.startedAt + limits.warmupMs;
+    // One period's worth of samples on each side: the first period after the warm-up, the last one.
+    const rssWarm = this.probe.rssMedian(warmupEnd, Math.min(warmupEnd + limits.periodMs, this.lastEnd));
+    const rssEnd = this.probe.rssMedian(this.lastEnd - limits.periodMs, this.lastEnd);
+    const seconds = (this.lastEnd - this.startedAt) / 1000;
+    const jobRate = this.jobsSubmitted / seconds;
+    const backlogEnd = this.backlog.at(-1)?.queued ?? Number.NaN;
+    return {
+      rssWarm,
+      rssEnd,
+      growth: ((rssEnd - rssWarm) / rssWarm) * 100,
+      seconds,
+      jobRate,
+      backlogWarm: [...this.backlog].reverse().find((b) => b.endedAt <= warmupEnd + 1)?.queued,
+      backlogEnd,
+      backlogSeconds: backlogEnd / Math.max(jobRate, 1e-9),
+    };
+  }
+
+  private judge(end: ReturnType<SoakReport['endState']>, limits: Limits): Verdict {
+    const reasons: string[] = [];
+    if (limits.judgeRss && !(end.growth <= limits.maxRssGrowthPercent)) {
+      reasons.push(`RSS grew ${signed(end.growth)} % after warm-up (limit +${limits.maxRssGrowthPercent} %)`);
     }
     if (this.totals.serverErrors) reasons.push(`${this.totals.serverErrors} 5xx/network/dropped`);
     const clientErrors = this.totals.errorCount - this.totals.serverErrors;
     // Every request of the mix is valid: a 4xx is a regression too (a lost job, a refused token).
     if (clientErrors) reasons.push(`${clientErrors} unexpected 4xx`);
-    if (!(backlogSeconds <= limits.maxBacklogSeconds)) {
-      reasons.push(`jobs are piling up: ${int(backlogEnd)} queued at the end`);
+    if (!(end.backlogSeconds <= limits.maxBacklogSeconds)) {
+      reasons.push(`jobs are piling up: ${int(end.backlogEnd)} queued at the end`);
     }
-    const passed = reasons.length === 0;
-    console.log(passed ? 'PASS' : `FAIL: ${reasons.join('; ')}`);
-    return { passed, reasons };
+    return { passed: reasons.length === 0, reasons };
   }
 }
 
