@@ -8,8 +8,15 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run soak
  *   npm run soak -- --smoke                         # 50 arrivals/s for 30 s, no RSS verdict
  */
+import { rmSync } from 'node:fs';
 import { describeMachine } from './support/machine';
-import { serviceLogSummary, startService, stopService, withThrowawayStore } from './support/service';
+import {
+  SERVICE_LOG,
+  serviceLogSummary,
+  startService,
+  stopService,
+  withThrowawayStore,
+} from './support/service';
 import { drainBacklog, measurePeak } from './soak/calibrate';
 import { HttpTarget } from './soak/http-target';
 import { driveOpenLoop } from './soak/open-loop';
@@ -89,9 +96,9 @@ async function main(): Promise<boolean> {
       soak(storeEnv, options, target),
     );
     const { lines, messages } = serviceLogSummary();
-    console.log(
-      `\n${store}; http target hit ${target.hits} times; service logged ${lines} warn/error line(s)`,
-    );
+    console.log(`\n${store}; http target hit ${target.hits} times`);
+    if (!lines) rmSync(SERVICE_LOG, { force: true });
+    console.log(`service logged ${lines} warn/error line(s)${lines ? ` (${SERVICE_LOG}):` : ''}`);
     for (const [message, count] of [...messages].sort((a, b) => b[1] - a[1]).slice(0, 10)) {
       console.log(`  ${count} × ${message}`);
     }
