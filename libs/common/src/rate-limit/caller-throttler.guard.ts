@@ -35,6 +35,15 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
     return Promise.resolve(caller ? `user:${caller.userId}` : `ip:${String(req.ip)}`);
   }
 
+  /**
+   * One budget per caller for all of /v1 (and per IP for all of /v1/auth/* under the auth
+   * throttler), as CONTRACT §3 states it: the default key counts every route apart, which lets a
+   * caller spend RATE_LIMIT_PER_MINUTE on each route.
+   */
+  protected override generateKey(_context: ExecutionContext, tracker: string, throttler: string): string {
+    return `${throttler}:${tracker}`;
+  }
+
   protected override async throwThrottlingException(
     context: ExecutionContext,
     detail: ThrottlerLimitDetail,
