@@ -43,8 +43,11 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private buffer: ClaimedJob[] = [];
   /** Types an admin paused (CONTRACT §5): not claimed, re-read every second and on a signal. */
   private paused = new Set<string>();
-  /** Attempts that ended but whose outcome is not written yet: their rows still say running. */
-  private unwritten = 0;
+  /**
+   * Attempts that ended but whose outcome is not written yet (the writer retries while the store
+   * is down): their rows still say running, so their leases are renewed like running ones.
+   */
+  private readonly unwritten = new Map<string, { id: string; leaseToken: string }>();
   private claiming = false;
   private wakeAgain = false;
   private started = false;
@@ -52,6 +55,9 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private timers: NodeJS.Timeout[] = [];
   private wakeTimer?: { at: number; timer: NodeJS.Timeout };
   private lastHeartbeat = Date.now();
+  private touching = false;
+  /** The last lease renewal failed (the store was unreachable): renew at the next tick, reap after. */
+  private leasesUnconfirmed = false;
   private lastStoreWarning = 0;
   private readonly waiters = new Set<() => void>();
   /** Moving average of handler run time; sizes the buffer. Starts as if jobs were slow (no buffer). */
@@ -120,7 +126,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       do {
         this.wakeAgain = false;
         // Counting unwritten ends keeps the rows marked running within capacity.
-        const room = this.capacity - this.running.size - this.buffer.length - this.unwritten;
+        const room = this.capacity - this.running.size - this.buffer.length - this.unwritten.size;
         const types = this.registry.types().filter((type) => !this.paused.has(type));
         if (room <= 0 || types.length === 0) break;
         const jobs = await this.store.claim(types, room, this.config.leaseSeconds, this.workerId);
@@ -211,9 +217,10 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     // A deferral's zero run time says nothing about how long this type's jobs take.
     if (end.outcome !== 'deferred') this.avgRunMs = 0.9 * this.avgRunMs + 0.1 * runMs;
     this.metrics.attemptEnded(job.type, end.outcome, runMs);
-    this.unwritten += 1;
+    const key = `${job.id}/${job.leaseToken}`;
+    this.unwritten.set(key, { id: job.id, leaseToken: job.leaseToken });
     void this.writer.add(end).then((move) => {
-      this.unwritten -= 1;
+      this.unwritten.delete(key);
       this.wake();
       if (!move) {
         this.metrics.staleWrite('finish');
@@ -225,13 +232,24 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     });
   }
 
-  /** Renews leases every third of the lease and writes dirty progress at most once a second. */
+  /**
+   * Renews leases every third of the lease (at every tick while renewals fail, so that a store
+   * back from an outage sees them before they run out) and writes dirty progress at most once a
+   * second. One renewal at a time: a store that does not answer must not pile them up.
+   */
   private async maintainLeases(): Promise<void> {
-    const heartbeatDue = Date.now() - this.lastHeartbeat >= (this.config.leaseSeconds * 1000) / 3;
+    if (this.touching) return;
+    const heartbeatDue =
+      this.leasesUnconfirmed || Date.now() - this.lastHeartbeat >= (this.config.leaseSeconds * 1000) / 3;
     const attempts = [...this.running.values()].filter((a) => heartbeatDue || a.progressDirty);
     const buffered = heartbeatDue ? this.buffer : [];
-    if (attempts.length + buffered.length === 0) return;
+    const unwritten = heartbeatDue ? [...this.unwritten.values()] : [];
+    if (attempts.length + buffered.length + unwritten.length === 0) {
+      if (heartbeatDue) this.leasesUnconfirmed = false;
+      return;
+    }
     if (heartbeatDue) this.lastHeartbeat = Date.now();
+    this.touching = true;
     const touches = [
       ...attempts.map((a) => {
         const touch = {
@@ -244,9 +262,12 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         return touch;
       }),
       ...buffered.map((job) => ({ id: job.id, leaseToken: job.leaseToken })),
+      // A lost lease shows when the end is written (refused, counted there).
+      ...unwritten,
     ];
     try {
       const held = await this.store.touch(touches, this.config.leaseSeconds);
+      this.leasesUnconfirmed = false;
       for (const attempt of attempts) {
         const cancelRequested = held.get(`${attempt.job.id}/${attempt.job.leaseToken}`);
         if (cancelRequested === undefined && !attempt.controller.signal.aborted) {
@@ -264,11 +285,18 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       }
     } catch (error) {
       for (const attempt of attempts) attempt.progressDirty ||= attempt.progress !== undefined;
+      this.leasesUnconfirmed = true;
       this.warnStore('Renewing leases failed', error);
+    } finally {
+      this.touching = false;
     }
   }
 
   private async reap(): Promise<void> {
+    // After an outage this replica renews what it still holds before it reaps: its own leases
+    // may have run out meanwhile, but their attempts are alive here and theirs to finish.
+    if (this.leasesUnconfirmed) await this.maintainLeases();
+    if (this.leasesUnconfirmed) return;
     try {
       for (;;) {
         const moves = await this.store.reapExpired(REAP_BATCH);

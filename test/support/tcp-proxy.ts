@@ -9,6 +9,8 @@ export class TcpProxy {
   private server?: Server;
   private open = true;
   port = 0;
+  /** Connections refused while cut: how hard the service knocks during an outage. */
+  refused = 0;
 
   constructor(
     private readonly targetHost: string,
@@ -47,6 +49,7 @@ export class TcpProxy {
 
   private accept(client: Socket): void {
     if (!this.open) {
+      this.refused += 1;
       client.destroy();
       return;
     }
