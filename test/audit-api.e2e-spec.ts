@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { loginAdmin, newUser, type Session } from './support/auth';
+import { loginAdmin, newApiKey, newUser, type Session } from './support/auth';
 import { startTestApp, type TestApp } from './support/test-app';
 
 interface Row {
@@ -105,14 +105,7 @@ describe('audit trail over HTTP (CONTRACT §6)', () => {
 
   it('records API-key callers as apikey actors', async () => {
     const user = await newUser(t.app, admin);
-    const key = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/v1/users/me/api-keys',
-        headers: user.headers,
-        payload: { name: 'k' },
-      })
-    ).json<{ id: string; key: string }>();
+    const key = await newApiKey(t.app, user, 'k');
     const res = await t.app.inject({
       method: 'POST',
       url: '/v1/users/me/api-keys',

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { login, loginAdmin, newUser, type Session } from './support/auth';
+import { login, loginAdmin, newApiKey, newUser, type Session } from './support/auth';
 import { startTestApp, type TestApp } from './support/test-app';
 
 // CONTRACT §6: "Audited at least: …". Each listed event, through the route that causes it.
@@ -74,14 +74,7 @@ describe('every audited event of CONTRACT §6', () => {
 
   it('an API key created and revoked', async () => {
     const user = await newUser(t.app, admin);
-    const key = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/v1/users/me/api-keys',
-        headers: user.headers,
-        payload: { name: 'k' },
-      })
-    ).json<{ id: string }>();
+    const key = await newApiKey(t.app, user, 'k');
     await t.app.inject({ method: 'DELETE', url: `/v1/users/me/api-keys/${key.id}`, headers: user.headers });
     expect(await actionsFor(key.id)).toEqual(['api_key.created', 'api_key.revoked']);
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { login, loginAdmin, newUser, type Session } from './support/auth';
+import { login, loginAdmin, newApiKey, newUser, type Session } from './support/auth';
 import { startTestApp, type TestApp } from './support/test-app';
 
 describe('users, API keys and roles (CONTRACT §4)', () => {
@@ -102,14 +102,7 @@ describe('users, API keys and roles (CONTRACT §4)', () => {
     it("another user's key is not found, and stays valid", async () => {
       const owner = await newUser(t.app, admin);
       const other = await newUser(t.app, admin);
-      const key = (
-        await t.app.inject({
-          method: 'POST',
-          url: '/v1/users/me/api-keys',
-          headers: owner.headers,
-          payload: { name: 'k' },
-        })
-      ).json<{ id: string; key: string }>();
+      const key = await newApiKey(t.app, owner, 'k');
       const res = await t.app.inject({
         method: 'DELETE',
         url: `/v1/users/me/api-keys/${key.id}`,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import { DataSource } from 'typeorm';
-import { login, loginAdmin, newUser, type Session } from '../support/auth';
+import { login, loginAdmin, newApiKey, newUser, type Session } from '../support/auth';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { BASE_TEST_ENV } from '../support/test-env';
 
@@ -80,14 +80,7 @@ describe('OWASP API2:2023 Broken Authentication', () => {
 
     it('a deleted account is locked out at once: access token, refresh token and API key', async () => {
       const user = await newUser(t.app, admin);
-      const key = (
-        await t.app.inject({
-          method: 'POST',
-          url: '/v1/users/me/api-keys',
-          headers: user.headers,
-          payload: { name: 'k' },
-        })
-      ).json<{ key: string }>().key;
+      const key = (await newApiKey(t.app, user, 'k')).key;
       expect((await me({ 'x-api-key': key })).statusCode).toBe(200);
       const del = await t.app.inject({
         method: 'DELETE',
@@ -103,14 +96,7 @@ describe('OWASP API2:2023 Broken Authentication', () => {
 
     it('a disabled account is locked out at once, API keys included', async () => {
       const user = await newUser(t.app, admin);
-      const key = (
-        await t.app.inject({
-          method: 'POST',
-          url: '/v1/users/me/api-keys',
-          headers: user.headers,
-          payload: { name: 'k' },
-        })
-      ).json<{ key: string }>().key;
+      const key = (await newApiKey(t.app, user, 'k')).key;
       await t.app.inject({
         method: 'PATCH',
         url: `/v1/admin/users/${user.id}`,
@@ -124,14 +110,7 @@ describe('OWASP API2:2023 Broken Authentication', () => {
 
     it('credentials only count where they belong', async () => {
       const user = await newUser(t.app, admin);
-      const key = (
-        await t.app.inject({
-          method: 'POST',
-          url: '/v1/users/me/api-keys',
-          headers: user.headers,
-          payload: { name: 'k' },
-        })
-      ).json<{ key: string }>().key;
+      const key = (await newApiKey(t.app, user, 'k')).key;
       await expect401(bearer(user.refreshToken), 'refresh token as bearer');
       await expect401(bearer(key), 'API key as bearer');
       await expect401({ 'x-api-key': user.accessToken }, 'access token as API key');

@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { DataSource } from 'typeorm';
-import { loginAdmin, newUser, type Session } from '../support/auth';
+import { loginAdmin, newApiKey, newUser, type Session } from '../support/auth';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -58,14 +58,7 @@ describe('OWASP API5:2023 Broken Function Level Authorization', () => {
     );
     admin = await loginAdmin(t.app);
     user = await newUser(t.app, admin);
-    userKey = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/v1/users/me/api-keys',
-        headers: user.headers,
-        payload: { name: 'k' },
-      })
-    ).json<{ key: string }>().key;
+    userKey = (await newApiKey(t.app, user, 'k')).key;
   });
   afterAll(() => t.close());
 

@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { loginAdmin, newUser, type Session } from '../support/auth';
+import { loginAdmin, newApiKey, newUser, type Session } from '../support/auth';
 import { type JobJson, submitJob } from '../support/jobs';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -162,14 +162,7 @@ describe('OWASP API6:2023 Unrestricted Access to Sensitive Business Flows', () =
     });
 
     it("A's own repeat → 200 with the original, also through A's API key; another body → 409", async () => {
-      const apiKey = (
-        await t.app.inject({
-          method: 'POST',
-          url: '/v1/users/me/api-keys',
-          headers: a.headers,
-          payload: { name: 'k' },
-        })
-      ).json<{ key: string }>().key;
+      const apiKey = (await newApiKey(t.app, a, 'k')).key;
       const again = await submit({ headers: { 'x-api-key': apiKey } }, body);
       expect(again.statusCode).toBe(200);
       expect(again.json<JobJson>().id).toBe(original.id);

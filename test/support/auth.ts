@@ -36,3 +36,19 @@ export async function newUser(
   if (res.statusCode !== 201) throw new Error(`create user → ${res.statusCode} ${res.body}`);
   return { ...(await login(app, email, password)), id: res.json<{ id: string }>().id, email, password };
 }
+
+/** POST /v1/users/me/api-keys as `session`; fails the test unless it was created. */
+export async function newApiKey(
+  app: NestFastifyApplication,
+  session: Pick<Session, 'headers'>,
+  name = 'k',
+): Promise<{ id: string; name: string; prefix: string; key: string }> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/users/me/api-keys',
+    headers: session.headers,
+    payload: { name },
+  });
+  if (res.statusCode !== 201) throw new Error(`create API key → ${res.statusCode} ${res.body}`);
+  return res.json();
+}
