@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { type Dispatcher, request } from 'undici';
 import { JobFailure } from '../job-failure';
 import { TargetRefusedError } from './http-target-guard';
@@ -26,7 +28,7 @@ export interface HttpResult {
 
 /**
  * The request an attempt sends: the payload's, plus X-Job-Id and X-Job-Attempt, and the
- * compressions the dispatcher inflates (as fetch would offer them) unless the payload says.
+ * compressions inflated() handles (as fetch would offer them) unless the payload says.
  */
 export function requestOf(
   payload: { method?: string; headers?: Record<string, string>; body?: unknown },
@@ -75,7 +77,10 @@ export async function exchange(
   const started = performance.now();
   try {
     const response = await request(url, { ...call, signal: abort.signal, dispatcher });
-    const read = await readCapped(response.body, limits.maxBytes);
+    const read = await readCapped(
+      inflated(response.body, response.headers['content-encoding']),
+      limits.maxBytes,
+    );
     return {
       status: response.statusCode,
       headers: keptHeaders(response.headers),
@@ -128,6 +133,25 @@ function keptHeaders(headers: IncomingHttpHeaders): Record<string, string> {
     if (value !== undefined) kept[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return kept;
+}
+
+const INFLATERS: Record<string, () => NodeJS.ReadWriteStream> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/**
+ * The body as the target meant it: inflated as it is read when it is content-encoded, so that
+ * the cap applies to what a compression bomb would inflate to, not to its compressed size.
+ * (undici's own decompress interceptor is experimental and warns at start-up.)
+ */
+function inflated(body: Readable, encoding: string | string[] | undefined): AsyncIterable<Uint8Array> {
+  const inflater = typeof encoding === 'string' ? INFLATERS[encoding.trim().toLowerCase()] : undefined;
+  if (!inflater) return body;
+  // pipeline() destroys the body when the reader stops early or the inflater fails.
+  return pipeline(body, inflater(), () => undefined) as unknown as AsyncIterable<Uint8Array>;
 }
 
 /** Reads at most `cap` bytes, dropping a character the cut would split. */

@@ -1,6 +1,6 @@
 import { Inject, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { Agent, type Dispatcher, interceptors } from 'undici';
+import { Agent } from 'undici';
 import { jobsConfig } from '@lib/config';
 import { JobFailure } from '../job-failure';
 import { JobHandler, type HandlesJob, type JobContext } from '../job-handler';
@@ -31,7 +31,6 @@ import { guardedLookup, HostAllowList, refuseUrl } from './http-target-guard';
 export class HttpHandler implements HandlesJob<HttpPayload, HttpResult>, OnApplicationShutdown {
   private readonly allow: HostAllowList;
   private readonly agent: Agent;
-  private readonly dispatcher: Dispatcher;
 
   constructor(
     @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,
@@ -39,9 +38,6 @@ export class HttpHandler implements HandlesJob<HttpPayload, HttpResult>, OnAppli
   ) {
     this.allow = new HostAllowList(config.httpAllowedHosts);
     this.agent = new Agent({ connect: { lookup: guardedLookup(this.allow) } });
-    // Content-encoded bodies are inflated as they are read, so the cap applies to what a
-    // compression bomb would inflate to, not to its compressed size.
-    this.dispatcher = this.agent.compose(interceptors.decompress());
   }
 
   validate(payload: HttpPayload): { field: string; message: string }[] {
@@ -61,7 +57,7 @@ export class HttpHandler implements HandlesJob<HttpPayload, HttpResult>, OnAppli
     };
     const result = await this.breakers.execute(
       url.origin,
-      () => exchange(this.dispatcher, url, call, limits, signal),
+      () => exchange(this.agent, url, call, limits, signal),
       countsAgainstTarget,
       signal,
     );
