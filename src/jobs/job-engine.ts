@@ -8,25 +8,24 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { ConditionWaiter } from '@lib/common';
 import { appConfig, jobsConfig } from '@lib/config';
 import { AttemptWriter } from './attempt-writer';
+import { claimCapacity } from './claim-capacity';
 import { JobHandlerRegistry } from './job-handler-registry';
 import { runAttempt, RunningAttempt } from './job-runner';
 import { JobSignals } from './job-signals';
 import { type AttemptEnd, type ClaimedJob, JobStore } from './job-store';
 import { JobMetrics } from './jobs.metrics';
+import { LeaseKeeper } from './lease-keeper';
 
 const TICK_MS = 1000;
-const REAP_BATCH = 500;
-/** The local buffer holds about this much work beyond the running jobs (see capacity). */
-const BUFFER_TARGET_MS = 25;
-const MAX_BUFFER = 1000;
 const FLUSH_LIMIT_MS = 5000;
 
 /**
- * The worker (CONTRACT §5): claims ready jobs in batches into a small local buffer, runs up to
- * JOBS_CONCURRENCY at once, keeps their leases alive, and hands finished attempts to a
- * coalescing writer. It wakes on NOTIFY or in-process signals and polls only as a fallback.
+ * The worker (CONTRACT §5): claims ready jobs in batches into a small local buffer
+ * (claim-capacity.ts), runs up to JOBS_CONCURRENCY at once, keeps their leases alive
+ * (lease-keeper.ts), and hands finished attempts to a coalescing writer. It wakes on NOTIFY or in-process signals and polls only as a fallback.
  * On shutdown it stops claiming, gives running jobs the grace period, then puts back what is
  * left without spending an attempt.
  */
@@ -40,13 +39,11 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
    */
   private readonly running = new Map<string, RunningAttempt>();
   private readonly writer: AttemptWriter;
+  private readonly leases: LeaseKeeper;
   private buffer: ClaimedJob[] = [];
   /** Types an admin paused (CONTRACT §5): not claimed, re-read every second and on a signal. */
   private paused = new Set<string>();
-  /**
-   * Attempts that ended but whose outcome is not written yet (the writer retries while the store
-   * is down): their rows still say running, so their leases are renewed like running ones.
-   */
+  /** Attempts that ended but whose outcome is not written yet (see LeaseHolder.unwritten). */
   private readonly unwritten = new Map<string, { id: string; leaseToken: string }>();
   private claiming = false;
   private wakeAgain = false;
@@ -54,12 +51,9 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
   private wakeTimer?: { at: number; timer: NodeJS.Timeout };
-  private lastHeartbeat = Date.now();
-  private touching = false;
-  /** The last lease renewal failed (the store was unreachable): renew at the next tick, reap after. */
-  private leasesUnconfirmed = false;
   private lastStoreWarning = 0;
-  private readonly waiters = new Set<() => void>();
+  /** What the drain waits for: a claim loop or an attempt ended. */
+  private readonly waiters = new ConditionWaiter();
   /** Moving average of handler run time; sizes the buffer. Starts as if jobs were slow (no buffer). */
   private avgRunMs = 1000;
 
@@ -72,18 +66,21 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly metrics: JobMetrics,
   ) {
     this.writer = new AttemptWriter((ends) => this.store.finish(ends));
-  }
-
-  /**
-   * Running plus buffered jobs. A buffered job is already claimed (it shows as running), so the
-   * buffer is sized to about BUFFER_TARGET_MS of work: millisecond jobs are claimed hundreds at
-   * a time and a finished slot refills without a round trip, while jobs that take a second or
-   * more are claimed only for free slots, so none waits here while another replica is idle.
-   */
-  private get capacity(): number {
-    const { concurrency } = this.config;
-    const perSlot = BUFFER_TARGET_MS / Math.max(this.avgRunMs, 0.01);
-    return concurrency + Math.min(MAX_BUFFER, Math.floor(concurrency * perSlot));
+    this.leases = new LeaseKeeper(
+      store,
+      metrics,
+      config.leaseSeconds,
+      {
+        running: () => this.running.values(),
+        buffered: () => this.buffer,
+        unwritten: () => this.unwritten.values(),
+        dropBuffered: (lost) => (this.buffer = this.buffer.filter((job) => !lost.includes(job))),
+        cancelBuffered: (jobId) => this.cancelLocal(jobId),
+        requeued: () => this.wake(),
+        warnStore: (what, error) => this.warnStore(what, error),
+      },
+      this.logger,
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -99,9 +96,9 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const leaseMs = this.config.leaseSeconds * 1000;
     this.timers.push(
       setInterval(() => this.wake(), this.config.pollIntervalMs),
-      setInterval(() => void this.maintainLeases(), TICK_MS),
+      setInterval(() => void this.leases.renew(), TICK_MS),
       setInterval(() => void this.refreshPaused(), TICK_MS),
-      setInterval(() => void this.reap(), Math.min(5000, Math.max(1000, leaseMs / 2))),
+      setInterval(() => void this.leases.reap(), Math.min(5000, Math.max(1000, leaseMs / 2))),
     );
     this.logger.log(
       `Worker ${this.workerId} started: concurrency ${this.config.concurrency}, types ${this.registry.types().join(', ')}`,
@@ -126,7 +123,11 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       do {
         this.wakeAgain = false;
         // Counting unwritten ends keeps the rows marked running within capacity.
-        const room = this.capacity - this.running.size - this.buffer.length - this.unwritten.size;
+        const room =
+          claimCapacity(this.config.concurrency, this.avgRunMs) -
+          this.running.size -
+          this.buffer.length -
+          this.unwritten.size;
         const types = this.registry.types().filter((type) => !this.paused.has(type));
         if (room <= 0 || types.length === 0) break;
         const jobs = await this.store.claim(types, room, this.config.leaseSeconds, this.workerId);
@@ -144,7 +145,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       this.warnStore('Claiming jobs failed', error);
     } finally {
       this.claiming = false;
-      this.settled();
+      this.waiters.changed();
     }
   }
 
@@ -202,7 +203,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     void runAttempt(type, payload, attempt, this.config.maxResultBytes, this.logger).then((end) => {
       this.running.delete(key);
       this.record(job, attempt, end);
-      this.settled();
+      this.waiters.changed();
       this.dispatch();
       if (this.buffer.length < this.config.concurrency) this.wake();
     });
@@ -232,90 +233,6 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     });
   }
 
-  /**
-   * Renews leases every third of the lease (at every tick while renewals fail, so that a store
-   * back from an outage sees them before they run out) and writes dirty progress at most once a
-   * second. One renewal at a time: a store that does not answer must not pile them up.
-   */
-  private async maintainLeases(): Promise<void> {
-    if (this.touching) return;
-    const heartbeatDue =
-      this.leasesUnconfirmed || Date.now() - this.lastHeartbeat >= (this.config.leaseSeconds * 1000) / 3;
-    const attempts = [...this.running.values()].filter((a) => heartbeatDue || a.progressDirty);
-    const buffered = heartbeatDue ? this.buffer : [];
-    const unwritten = heartbeatDue ? [...this.unwritten.values()] : [];
-    if (attempts.length + buffered.length + unwritten.length === 0) {
-      if (heartbeatDue) this.leasesUnconfirmed = false;
-      return;
-    }
-    if (heartbeatDue) this.lastHeartbeat = Date.now();
-    this.touching = true;
-    const touches = [
-      ...attempts.map((a) => {
-        const touch = {
-          id: a.job.id,
-          leaseToken: a.job.leaseToken,
-          progress: a.progressDirty ? a.progress : undefined,
-          progressMessage: a.progressMessage,
-        };
-        a.progressDirty = false;
-        return touch;
-      }),
-      ...buffered.map((job) => ({ id: job.id, leaseToken: job.leaseToken })),
-      // A lost lease shows when the end is written (refused, counted there).
-      ...unwritten,
-    ];
-    try {
-      const held = await this.store.touch(touches, this.config.leaseSeconds);
-      this.leasesUnconfirmed = false;
-      for (const attempt of attempts) {
-        const cancelRequested = held.get(`${attempt.job.id}/${attempt.job.leaseToken}`);
-        if (cancelRequested === undefined && !attempt.controller.signal.aborted) {
-          this.metrics.staleWrite('heartbeat');
-          attempt.abort('leaseLost');
-        } else if (cancelRequested) attempt.abort('cancel');
-      }
-      const lost = buffered.filter((job) => !held.has(`${job.id}/${job.leaseToken}`));
-      if (lost.length > 0) {
-        this.metrics.staleWrite('heartbeat', lost.length);
-        this.buffer = this.buffer.filter((job) => !lost.includes(job));
-      }
-      for (const job of buffered) {
-        if (held.get(`${job.id}/${job.leaseToken}`) === true) this.cancelLocal(job.id);
-      }
-    } catch (error) {
-      for (const attempt of attempts) attempt.progressDirty ||= attempt.progress !== undefined;
-      this.leasesUnconfirmed = true;
-      this.warnStore('Renewing leases failed', error);
-    } finally {
-      this.touching = false;
-    }
-  }
-
-  private async reap(): Promise<void> {
-    // After an outage this replica renews what it still holds before it reaps: its own leases
-    // may have run out meanwhile, but their attempts are alive here and theirs to finish.
-    if (this.leasesUnconfirmed) await this.maintainLeases();
-    if (this.leasesUnconfirmed) return;
-    try {
-      for (;;) {
-        const moves = await this.store.reapExpired(REAP_BATCH);
-        for (const move of moves) {
-          this.logger.warn(
-            { jobId: move.id, status: move.status },
-            'Lease expired: attempt returned (LEASE_EXPIRED)',
-          );
-          this.metrics.attemptEnded(move.type, 'lease_expired', 0);
-          this.metrics.jobFinished(move.type, move.status);
-        }
-        if (moves.some((move) => move.status === 'queued')) this.wake();
-        if (moves.length < REAP_BATCH) return;
-      }
-    } catch (error) {
-      this.warnStore('Reaping expired leases failed', error);
-    }
-  }
-
   /** Wakes at `at` (a retry's or a delayed job's run time), keeping only the earliest timer. */
   wakeAt(at: Date): void {
     if (!this.started || this.stopping) return;
@@ -343,7 +260,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
-    await this.until(() => !this.claiming, Number.POSITIVE_INFINITY);
+    await this.waiters.until(() => !this.claiming);
     const buffered = this.buffer;
     this.buffer = [];
     await this.store
@@ -353,10 +270,10 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     if (this.running.size > 0) {
       this.logger.log(`Draining: waiting up to ${graceMs} ms for ${this.running.size} running job(s)`);
       // Leases must outlive the grace period, so heartbeats go on meanwhile.
-      const heartbeat = setInterval(() => void this.maintainLeases(), TICK_MS);
-      await this.until(() => this.running.size === 0, graceMs);
+      const heartbeat = setInterval(() => void this.leases.renew(), TICK_MS);
+      await this.waiters.until(() => this.running.size === 0, graceMs);
       for (const attempt of this.running.values()) attempt.abort('shutdown');
-      await this.until(() => this.running.size === 0, Number.POSITIVE_INFINITY);
+      await this.waiters.until(() => this.running.size === 0);
       clearInterval(heartbeat);
     }
     // A store that is down cannot take the last writes; their leases expire and the jobs run
@@ -364,27 +281,6 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     await Promise.race([this.writer.flush(), new Promise((resolve) => setTimeout(resolve, FLUSH_LIMIT_MS))]);
     this.writer.close();
     this.logger.log('Worker drained');
-  }
-
-  private until(done: () => boolean, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (done()) finish();
-      };
-      const finish = (): void => {
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = Number.isFinite(timeoutMs) ? setTimeout(finish, timeoutMs) : undefined;
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  /** Something the drain may be waiting for changed: a claim loop or an attempt ended. */
-  private settled(): void {
-    for (const check of [...this.waiters]) check();
   }
 
   private warnStore(what: string, error: unknown): void {

@@ -21,3 +21,4 @@ export * from './duration';
 export * from './http/query-boolean';
 export * from './canonical-json';
 export * from './lifecycle/periodic-task';
+export * from './lifecycle/condition-waiter';
