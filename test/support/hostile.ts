@@ -2,30 +2,20 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { DataSource } from 'typeorm';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Problem } from '@lib/common';
 
 // Shared by the hostile-input suites (issue 7.3): the invariants every refused request must
 // hold (CONTRACT §3: a clear problem+json 4xx that changes nothing) and the generators.
 
 const VALIDATION_CODES = new Set(['REQUEST.VALIDATION_FAILED', 'JOBS.INVALID']);
 
-interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  requestId: string;
-  code: string;
-  errors?: { field: string; message: string }[];
-}
-
 /** A 4xx with a complete RFC 9457 body; validation problems name their fields. */
-export function expectClientProblem(res: LightMyRequestResponse, status?: number): ProblemBody {
+export function expectClientProblem(res: LightMyRequestResponse, status?: number): Problem {
   const where = `${res.statusCode} ${res.body.slice(0, 300)}`;
   if (status !== undefined) expect(where).toMatch(new RegExp(`^${status} `));
   expect(where).toMatch(/^4\d\d /);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = res.json<ProblemBody>();
+  const body = res.json<Problem>();
   expect(body).toEqual(
     expect.objectContaining({
       type: expect.any(String),
