@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse as Response } from 'fastify';
 import { DataSource } from 'typeorm';
 import { loginAdmin, newUser, type Session } from './support/auth';
-import { getJob, type JobJson, submitJob, waitForJob } from './support/jobs';
+import { getJob, JOB_ID_ROUTES, type JobJson, submitJob, waitForJob } from './support/jobs';
 import { startTestApp, type TestApp } from './support/test-app';
 import { observed, TestHandlersModule } from './support/test-handlers';
 
@@ -213,22 +213,18 @@ describe('job reads and actions (CONTRACT §5)', () => {
       job = await queued(owner);
     });
 
-    it.each<[Method, string]>([
-      ['GET', ''],
-      ['GET', '/result'],
-      ['GET', '/attempts'],
-      ['POST', '/cancel'],
-      ['POST', '/retry'],
-      ['DELETE', ''],
-    ])('%s /v1/jobs/:id%s by another user → the same 404 as an unknown id', async (method, suffix) => {
-      const theirs = await call(method, `/v1/jobs/${job.id}${suffix}`, stranger);
-      const unknown = await call(method, `/v1/jobs/${randomUUID()}${suffix}`, stranger);
-      expectProblem(theirs, 404, 'JOBS.NOT_FOUND');
-      const { instance: _i1, requestId: _r1, ...theirBody } = theirs.json<Record<string, unknown>>();
-      const { instance: _i2, requestId: _r2, ...unknownBody } = unknown.json<Record<string, unknown>>();
-      expect(theirBody).toEqual(unknownBody);
-      expect(await getJob(t.app, owner, job.id)).toEqual(job);
-    });
+    it.each(JOB_ID_ROUTES)(
+      '%s /v1/jobs/:id%s by another user → the same 404 as an unknown id',
+      async (method, suffix) => {
+        const theirs = await call(method, `/v1/jobs/${job.id}${suffix}`, stranger);
+        const unknown = await call(method, `/v1/jobs/${randomUUID()}${suffix}`, stranger);
+        expectProblem(theirs, 404, 'JOBS.NOT_FOUND');
+        const { instance: _i1, requestId: _r1, ...theirBody } = theirs.json<Record<string, unknown>>();
+        const { instance: _i2, requestId: _r2, ...unknownBody } = unknown.json<Record<string, unknown>>();
+        expect(theirBody).toEqual(unknownBody);
+        expect(await getJob(t.app, owner, job.id)).toEqual(job);
+      },
+    );
 
     it('an admin can read, cancel and delete any job', async () => {
       const target = await queued(owner);

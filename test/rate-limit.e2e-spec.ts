@@ -74,7 +74,15 @@ describe('rate limiting (CONTRACT §3)', () => {
       const limited = await attempt(3);
       expect(limited.statusCode).toBe(429);
       expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED' });
-      // Other routes and other IPs are not affected.
+      // One budget for all of /v1/auth/*: the IP's refresh calls are out of it too.
+      const refresh = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/refresh',
+        remoteAddress: ip,
+        payload: { refreshToken: 'jsr_unknown' },
+      });
+      expect(refresh.statusCode).toBe(429);
+      // Routes outside /v1/auth and other IPs are not affected.
       expect((await get(t, ip, '/health/live')).statusCode).toBe(200);
       const elsewhere = await t.app.inject({
         method: 'POST',

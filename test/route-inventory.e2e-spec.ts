@@ -1,4 +1,4 @@
-import { startTestApp, type TestApp } from './support/test-app';
+import { documentedRoutes, startTestApp, type TestApp } from './support/test-app';
 
 // The only routes anyone may call without credentials (STYLE: secure by default).
 const PUBLIC = new Set([
@@ -16,12 +16,7 @@ describe('route inventory', () => {
 
   beforeAll(async () => {
     t = await startTestApp();
-    const doc = (await t.app.inject({ method: 'GET', url: '/docs-json' })).json<{
-      paths: Record<string, Record<string, unknown>>;
-    }>();
-    routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
-      Object.keys(ops).map((method) => ({ method: method.toUpperCase(), path })),
-    );
+    routes = await documentedRoutes(t.app);
   });
   afterAll(() => t.close());
 

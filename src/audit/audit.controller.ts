@@ -1,14 +1,12 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { Roles } from '@lib/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AdminApi } from '@lib/common';
 import { AuditLogPageDto, AuditLogQueryDto } from './audit.dto';
 import { AuditService } from './audit.service';
 
 /** Read-only on purpose: no route updates or deletes audit rows (CONTRACT §6). */
 @ApiTags('audit')
-@ApiBearerAuth('bearer')
-@ApiSecurity('api-key')
-@Roles('admin')
+@AdminApi()
 @Controller('admin/audit-logs')
 export class AuditController {
   constructor(private readonly audit: AuditService) {}
@@ -16,7 +14,6 @@ export class AuditController {
   /** Audit rows, newest first (admin only). */
   @Get()
   @ApiOkResponse({ type: AuditLogPageDto })
-  @ApiForbiddenResponse({ description: 'The caller is not an admin.' })
   list(@Query() query: AuditLogQueryDto): Promise<AuditLogPageDto> {
     const { limit, cursor, ...filter } = query;
     return this.audit.list(filter, { limit, cursor });

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, Repository } from 'typeorm';
 import { decodeCursor, type Page, type PageQueryDto, RequestContext, toPage } from '@lib/common';
-import { keysetPage } from '@lib/database';
+import { inTurn, keysetPage } from '@lib/database';
 import { actorFrom, type AuditEntry, stripSecrets } from './audit-entry';
 import { AuditLog } from './audit-log.entity';
 import type { AuditLogDto } from './audit.dto';
@@ -137,13 +137,7 @@ export class AuditService {
     }
     let total = 0;
     for (;;) {
-      const deleted = await this.dataSource.transaction(async (em) => {
-        const [{ locked }] = await em.query<{ locked: boolean }[]>(
-          'SELECT pg_try_advisory_xact_lock($1) AS locked',
-          [AUDIT_PRUNE_LOCK],
-        );
-        // Another replica is pruning: its turn.
-        if (!locked) return 0;
+      const deleted = await inTurn(this.dataSource, AUDIT_PRUNE_LOCK, async (em) => {
         await em.query("SET LOCAL jobs_service.audit_prune = 'on'");
         // TypeORM answers a DELETE with [rows, rowCount].
         const [, count] = await em.query<[unknown[], number]>(
@@ -154,6 +148,8 @@ export class AuditService {
         );
         return count;
       });
+      // null: another replica is pruning, its turn.
+      if (deleted === null) return total;
       total += deleted;
       if (deleted < batchSize) return total;
     }

@@ -1,23 +1,11 @@
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiSecurity,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { Roles } from '@lib/common';
+import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AdminApi } from '@lib/common';
 import { JobQueuesService } from './job-queues.service';
 import { QueueDto, QueueListDto } from './jobs.dto';
 
 @ApiTags('admin: queues')
-@ApiBearerAuth('bearer')
-@ApiSecurity('api-key')
-@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired credentials.' })
-@ApiForbiddenResponse({ description: 'Not an admin.' })
-@Roles('admin')
+@AdminApi()
 @Controller('admin/queues')
 export class AdminQueuesController {
   constructor(private readonly queues: JobQueuesService) {}

@@ -1,9 +1,8 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
 import { targetConstructorToSchema } from 'class-validator-jsonschema';
-import { type FieldError, flattenValidationErrors, VALIDATION_OPTIONS } from '@lib/common';
+import { type FieldError, validateAs } from '@lib/common';
 import { type HandlesJob, JOB_HANDLER_METADATA, type JobHandlerOptions } from './job-handler';
 
 export const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -72,11 +71,8 @@ export class JobHandlerRegistry implements OnModuleInit {
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
       return [{ field: 'payload', message: 'payload must be a JSON object' }];
     }
-    const instance = this.toHandlerPayload(type, payload);
-    if (type.options.payload) {
-      const errors = validateSync(instance as object, VALIDATION_OPTIONS);
-      if (errors.length > 0) return flattenValidationErrors(errors, 'payload');
-    }
+    const instance = type.options.payload ? validateAs(type.options.payload, payload, 'payload') : payload;
+    if (Array.isArray(instance)) return instance as FieldError[];
     return (type.handler.validate?.(instance) ?? []).map((error) => ({
       field: `payload.${error.field}`,
       message: error.message,

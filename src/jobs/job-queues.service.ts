@@ -29,7 +29,7 @@ export class JobQueuesService {
   async list(): Promise<QueueDto[]> {
     const [counts, paused, ages] = await Promise.all([
       this.counts.snapshot(),
-      this.pausedTypes(),
+      this.store.pausedTypes(),
       this.oldestReadyAges(),
     ]);
     return this.registry.all().map(({ type }) => ({
@@ -75,10 +75,6 @@ export class JobQueuesService {
     });
     if (changed) this.signals.queuesChangedLocally();
     return this.get(type);
-  }
-
-  private pausedTypes(): Promise<Set<string>> {
-    return this.store.pausedTypes();
   }
 
   /** Seconds since the oldest ready job of each type could have started (delayed ones wait by design). */

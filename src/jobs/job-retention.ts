@@ -11,6 +11,7 @@ import type { Counter } from 'prom-client';
 import { PeriodicTask } from '@lib/common';
 import { DataSource } from 'typeorm';
 import { databaseConfig, jobsConfig } from '@lib/config';
+import { inTurn } from '@lib/database';
 
 const PRUNED = 'jobs_pruned_total';
 /** pg_try_advisory_xact_lock key: one replica prunes at a time. */
@@ -57,12 +58,7 @@ export class JobRetention implements OnApplicationBootstrap, OnApplicationShutdo
   async prune(): Promise<number> {
     let total = 0;
     for (;;) {
-      const types = await this.dataSource.transaction(async (em) => {
-        const [{ locked }] = await em.query<{ locked: boolean }[]>(
-          'SELECT pg_try_advisory_xact_lock($1) AS locked',
-          [RETENTION_LOCK],
-        );
-        if (!locked) return null;
+      const types = await inTurn(this.dataSource, RETENTION_LOCK, async (em) => {
         // TypeORM answers a DELETE with [rows, count].
         const [rows] = await em.query<[{ type: string }[], number]>(
           `WITH doomed AS (

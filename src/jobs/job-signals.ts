@@ -45,7 +45,8 @@ export class JobSignals implements OnApplicationShutdown {
 
   /** Inside the transaction that made jobs ready: tells other replicas when it commits. */
   async publishReady(em: EntityManager): Promise<void> {
-    if (this.db.url) await em.query(`SELECT pg_notify('${READY}', '')`);
+    const notify = this.readyExpression();
+    if (notify) await em.query(`SELECT ${notify}`);
   }
 
   /**

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { storableJson, storableText } from '@lib/common';
 import { compareClaimOrder } from './claim-order';
 import type { AttemptOutcome, JobStatus } from './job-lifecycle';
-import { storableJson, storableText } from './storable-text';
 
 /** A job a worker holds: enough to run it and to fence every write it makes. */
 export interface ClaimedJob {
@@ -91,7 +91,7 @@ export class JobStore {
   /**
    * Records finished attempts: moves each job on and appends its attempt row, in one statement.
    * A cancel requested meanwhile wins (the job ends `cancelled`). Returns the jobs moved; the
-   * others were fenced off. What handlers reported is made storable first (storable-text.ts).
+   * others were fenced off. What handlers reported is made storable first (storableJson, storableText).
    */
   async finish(ends: AttemptEnd[]): Promise<JobMove[]> {
     if (ends.length === 0) return [];

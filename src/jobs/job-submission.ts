@@ -1,14 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
-import {
-  canonicalJson,
-  type FieldError,
-  flattenValidationErrors,
-  inheritedKeyErrors,
-  VALIDATION_OPTIONS,
-} from '@lib/common';
+import { canonicalJson, type FieldError, validateAs } from '@lib/common';
 import { DEFAULT_BACKOFF } from './backoff';
 import { JobHandlerRegistry } from './job-handler-registry';
 import { CreateJobDto } from './jobs.dto';
@@ -46,11 +38,7 @@ export class JobSubmission {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       return [{ field: '(item)', message: 'each job must be a JSON object' }];
     }
-    const inherited = inheritedKeyErrors(raw);
-    if (inherited.length > 0) return inherited;
-    const dto = plainToInstance(CreateJobDto, raw);
-    const errors = validateSync(dto, VALIDATION_OPTIONS);
-    return errors.length > 0 ? flattenValidationErrors(errors) : dto;
+    return validateAs(CreateJobDto, raw);
   }
 
   /** Throws UnknownJobTypeError or InvalidJobError. */

@@ -1,12 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiSecurity, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AuthenticatedApi } from '@lib/common';
 import { JobHandlerRegistry } from './job-handler-registry';
 import { JobTypeListDto } from './jobs.dto';
 
 @ApiTags('jobs')
-@ApiBearerAuth('bearer')
-@ApiSecurity('api-key')
-@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired credentials.' })
+@AuthenticatedApi()
 @Controller('job-types')
 export class JobTypesController {
   constructor(private readonly registry: JobHandlerRegistry) {}

@@ -14,18 +14,16 @@ import {
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiConflictResponse,
   ApiHeader,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiSecurity,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import {
+  AuthenticatedApi,
   CurrentPrincipal,
   type Principal,
   RequestContext,
@@ -49,9 +47,7 @@ import { JobsService } from './jobs.service';
 const BATCH_PATH = '/v1/jobs/batch';
 
 @ApiTags('jobs')
-@ApiBearerAuth('bearer')
-@ApiSecurity('api-key')
-@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired credentials.' })
+@AuthenticatedApi()
 @Controller('jobs')
 export class JobsController {
   constructor(

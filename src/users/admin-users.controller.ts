@@ -11,27 +11,19 @@ import {
   Query,
 } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiSecurity,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { Roles } from '@lib/common';
+import { AdminApi } from '@lib/common';
 import { AdminUpdateUserDto, CreateUserDto, UserDto, UserListQueryDto, UserPageDto } from './users.dto';
 import { UsersService } from './users.service';
 
 @ApiTags('admin: users')
-@ApiBearerAuth('bearer')
-@ApiSecurity('api-key')
-@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired credentials.' })
-@ApiForbiddenResponse({ description: 'Not an admin.' })
-@Roles('admin')
+@AdminApi()
 @Controller('admin/users')
 export class AdminUsersController {
   constructor(private readonly users: UsersService) {}

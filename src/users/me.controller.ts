@@ -1,15 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiSecurity,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CurrentPrincipal, type Principal } from '@lib/common';
+import { AuthenticatedApi, CurrentPrincipal, type Principal } from '@lib/common';
 import { ApiKeysService } from './api-keys.service';
 import {
   ApiKeyListDto,
@@ -22,9 +19,7 @@ import {
 import { UsersService } from './users.service';
 
 @ApiTags('me')
-@ApiBearerAuth('bearer')
-@ApiSecurity('api-key')
-@ApiUnauthorizedResponse({ description: 'Missing, invalid or expired credentials.' })
+@AuthenticatedApi()
 @Controller('users/me')
 export class MeController {
   constructor(

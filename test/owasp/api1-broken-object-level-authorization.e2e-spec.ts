@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { DataSource } from 'typeorm';
 import { loginAdmin, newUser, type Session } from '../support/auth';
-import { type JobJson, submitJob, waitForJob } from '../support/jobs';
+import { JOB_ID_ROUTES, type JobJson, submitJob, waitForJob } from '../support/jobs';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 type Caller = { headers: Record<string, string> };
@@ -12,14 +12,6 @@ type Method = 'GET' | 'POST' | 'DELETE';
 // object, must answer exactly as for an id that does not exist (CONTRACT §3: "never reveal others'
 // jobs") and change nothing. test/jobs-actions.e2e-spec.ts ("ownership") proves the 404 shape on a
 // queued job; here every job state, both credential kinds, and the store itself.
-const JOB_ROUTES: [Method, string][] = [
-  ['GET', ''],
-  ['GET', '/result'],
-  ['GET', '/attempts'],
-  ['POST', '/cancel'],
-  ['POST', '/retry'],
-  ['DELETE', ''],
-];
 
 describe('OWASP API1:2023 Broken Object Level Authorization', () => {
   let t: TestApp;
@@ -83,7 +75,7 @@ describe('OWASP API1:2023 Broken Object Level Authorization', () => {
       'every job route on a %s job → the 404 of an unknown id, and nothing changes',
       async (state) => {
         const before = await ownerState();
-        for (const [method, suffix] of JOB_ROUTES) {
+        for (const [method, suffix] of JOB_ID_ROUTES) {
           const theirs = await call(method, `/v1/jobs/${jobs[state].id}${suffix}`, caller());
           const unknown = await call(method, `/v1/jobs/${randomUUID()}${suffix}`, caller());
           const label = `${method} /v1/jobs/:id${suffix} on a ${state} job`;

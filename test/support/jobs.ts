@@ -24,6 +24,16 @@ export interface JobJson {
   finishedAt: string | null;
 }
 
+/** Every route that takes a job id, as [method, suffix after /v1/jobs/:id] (CONTRACT §5). */
+export const JOB_ID_ROUTES: ['GET' | 'POST' | 'DELETE', string][] = [
+  ['GET', ''],
+  ['GET', '/result'],
+  ['GET', '/attempts'],
+  ['POST', '/cancel'],
+  ['POST', '/retry'],
+  ['DELETE', ''],
+];
+
 /** POST /v1/jobs; fails the test unless it was accepted. */
 export async function submitJob(
   app: NestFastifyApplication,

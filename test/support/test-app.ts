@@ -43,3 +43,15 @@ export async function startTestApp(
     },
   };
 }
+
+/** Every route of the OpenAPI document at /docs-json, as [method in capitals, documented path]. */
+export async function documentedRoutes(
+  app: NestFastifyApplication,
+): Promise<{ method: string; path: string }[]> {
+  const doc = (await app.inject({ method: 'GET', url: '/docs-json' })).json<{
+    paths: Record<string, Record<string, unknown>>;
+  }>();
+  return Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops).map((method) => ({ method: method.toUpperCase(), path })),
+  );
+}

@@ -12,6 +12,7 @@ export * from './lifecycle/readiness-details';
 export * from './rate-limit/caller-throttler.guard';
 export * from './rate-limit/rate-limit.module';
 export * from './auth/auth.decorators';
+export * from './auth/api-access.decorators';
 export * from './auth/principal';
 export * from './pagination/cursor';
 export * from './pagination/page-query.dto';

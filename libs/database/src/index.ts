@@ -6,3 +6,4 @@ export * from './migration-status.service';
 export * from './store-unavailable';
 export * from './keyset';
 export * from './rejected-statement';
+export * from './in-turn';

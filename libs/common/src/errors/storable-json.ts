@@ -7,8 +7,11 @@ import type { FieldError } from './domain-error';
  */
 export const MAX_JSON_DEPTH = 64;
 
-// PostgreSQL refuses NUL in text and jsonb; an unpaired UTF-16 surrogate has no UTF-8 encoding
-// (pg would store U+FFFD for it in text, and jsonb refuses its \ud800 escape).
+// What PostgreSQL cannot store, in one place: it refuses NUL in text and jsonb; an unpaired UTF-16
+// surrogate has no UTF-8 encoding (pg would store U+FFFD for it in text, and jsonb refuses its
+// \ud800 escape). Requests carrying such values are refused (findUnstorableValue); what the
+// service itself must store from untrusted sources (a handler's result or error) is repaired
+// (storableJson, storableText).
 const LONE_SURROGATE = /\p{Cs}/u;
 const MAX_FIELD_LENGTH = 200;
 
@@ -58,4 +61,18 @@ function textProblem(text: string): string | undefined {
 function join(parent: string, key: string): string {
   const field = parent ? `${parent}.${key}` : key;
   return field.length > MAX_FIELD_LENGTH ? `${field.slice(0, MAX_FIELD_LENGTH)}…` : field;
+}
+
+/** `\u0000` and lone surrogate escapes in JSON text, not preceded by an escaping backslash. */
+const UNSTORABLE_ESCAPE =
+  /(?<=(?:^|[^\\])(?:\\\\)*)\\u(?:0000|d[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})d[c-f][0-9a-f]{2})/gi;
+
+/** JSON text (as JSON.stringify writes it) that a jsonb column accepts: each offender becomes U+FFFD. */
+export function storableJson(json: string): string {
+  return json.replace(UNSTORABLE_ESCAPE, '\\ufffd');
+}
+
+/** Text that a text column accepts: each NUL becomes U+FFFD. */
+export function storableText(text: string): string {
+  return text.replace(/\0/g, '\ufffd');
 }

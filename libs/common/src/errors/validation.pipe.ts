@@ -1,4 +1,6 @@
-import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, type Type, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
 import { type FieldError, RequestValidationError } from './domain-error';
 import { findUnstorableValue } from './storable-json';
 
@@ -42,10 +44,23 @@ class StorableValidationPipe extends ValidationPipe {
 }
 
 /**
- * The rules of the pipe, for input validated outside it (batch items, job payloads): unknown
- * fields are errors, and error reports never echo the submitted values.
+ * `plain` through the pipe's rules, for input validated outside it (batch items, job payloads):
+ * fields named like Object.prototype members refused, then the DTO's rules. Returns the instance
+ * of `cls`, or the field errors, named under `prefix`.
  */
-export const VALIDATION_OPTIONS = {
+export function validateAs<T extends object>(cls: Type<T>, plain: object, prefix = ''): T | FieldError[] {
+  const inherited = inheritedKeyErrors(plain).map((error) => ({
+    ...error,
+    field: prefix ? `${prefix}.${error.field}` : error.field,
+  }));
+  if (inherited.length > 0) return inherited;
+  const instance = plainToInstance(cls, plain);
+  const errors = validateSync(instance, VALIDATION_OPTIONS);
+  return errors.length > 0 ? flattenValidationErrors(errors, prefix) : instance;
+}
+
+/** Unknown fields are errors, and error reports never echo the submitted values. */
+const VALIDATION_OPTIONS = {
   whitelist: true,
   forbidNonWhitelisted: true,
   forbidUnknownValues: true,
@@ -57,7 +72,7 @@ export const VALIDATION_OPTIONS = {
  * query…) or `prototype`: class-transformer drops them before the whitelist check sees them, so they would be
  * silently ignored instead of refused like any other unknown field (CONTRACT §3).
  */
-export function inheritedKeyErrors(value: unknown): FieldError[] {
+function inheritedKeyErrors(value: unknown): FieldError[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   return Object.keys(value)
     .filter((key) => key in Object.prototype || key === 'prototype')
