@@ -22,10 +22,19 @@ import { LeaseKeeper } from './lease-keeper';
 const TICK_MS = 1000;
 const FLUSH_LIMIT_MS = 5000;
 
+/** A free slot held for a job a submit is inserting already claimed (JobEngine.reserveSlot). */
+export interface SlotReservation {
+  workerId: string;
+  leaseSeconds: number;
+  /** The types this worker claims now: the job is taken only if none of these is ahead of it. */
+  types: string[];
+}
+
 /**
  * The worker (CONTRACT §5): claims ready jobs in batches into a small local buffer
  * (claim-capacity.ts), runs up to JOBS_CONCURRENCY at once, keeps their leases alive
  * (lease-keeper.ts), and hands finished attempts to a coalescing writer. It wakes on NOTIFY or in-process signals and polls only as a fallback.
+ * An idle worker also takes a new job straight from its submit (reserveSlot).
  * On shutdown it stops claiming, gives running jobs the grace period, then puts back what is
  * left without spending an attempt.
  */
@@ -41,6 +50,8 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly writer: AttemptWriter;
   private readonly leases: LeaseKeeper;
   private buffer: ClaimedJob[] = [];
+  /** Slots held for submits in flight (reserveSlot → settleSlot). */
+  private reserved = 0;
   /** Types an admin paused (CONTRACT §5): not claimed, re-read every second and on a signal. */
   private paused = new Set<string>();
   /** Attempts that ended but whose outcome is not written yet (see LeaseHolder.unwritten). */
@@ -127,7 +138,8 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
           claimCapacity(this.config.concurrency, this.avgRunMs) -
           this.running.size -
           this.buffer.length -
-          this.unwritten.size;
+          this.unwritten.size -
+          this.reserved;
         const types = this.registry.types().filter((type) => !this.paused.has(type));
         if (room <= 0 || types.length === 0) break;
         const jobs = await this.store.claim(types, room, this.config.leaseSeconds, this.workerId);
@@ -147,6 +159,37 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       this.claiming = false;
       this.waiters.changed();
     }
+  }
+
+  /**
+   * The submit fast path: when a job of `type` could start here at once and nothing waits in the
+   * buffer, the submit may insert it already claimed by this worker, which saves the wake-up and
+   * the claim's round trip between a submit and its start. The store still decides whether it is
+   * taken (no ready job of these types may be ahead of it in claim order). Every reservation must
+   * be settled, with the job if it was taken.
+   */
+  reserveSlot(type: string): SlotReservation | null {
+    if (!this.started || this.stopping || this.buffer.length > 0) return null;
+    if (this.paused.has(type) || !this.registry.get(type)) return null;
+    const rows = this.running.size + this.unwritten.size + this.reserved;
+    if (this.running.size + this.reserved >= this.config.concurrency) return null;
+    if (rows >= claimCapacity(this.config.concurrency, this.avgRunMs)) return null;
+    this.reserved += 1;
+    const types = this.registry.types().filter((claimable) => !this.paused.has(claimable));
+    return { workerId: this.workerId, leaseSeconds: this.config.leaseSeconds, types };
+  }
+
+  /**
+   * Starts the job the submit inserted claimed, if it did, and frees the slot. While draining it
+   * only joins the buffer, which the drain puts back once no reservation is left.
+   */
+  settleSlot(job: ClaimedJob | null): void {
+    if (job) {
+      this.buffer.unshift(job);
+      this.dispatch();
+    }
+    this.reserved -= 1;
+    this.waiters.changed();
   }
 
   private dispatch(): void {
@@ -260,7 +303,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
-    await this.waiters.until(() => !this.claiming);
+    await this.waiters.until(() => !this.claiming && this.reserved === 0);
     const buffered = this.buffer;
     this.buffer = [];
     await this.store

@@ -1,4 +1,6 @@
 import type { JobAttempt } from './job-attempt.entity';
+import type { ClaimedJob } from './job-store';
+import type { NewJob } from './job-submission';
 import type { Job } from './job.entity';
 import type { JobAttemptDto, JobDto } from './jobs.dto';
 
@@ -37,6 +39,31 @@ export function toJobDto(row: JobRow): JobDto {
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,
   };
+}
+
+/** A job inserted already claimed (JobsService.submit), as its worker runs it. */
+export function toClaimedJob(row: JobRow, job: NewJob): ClaimedJob {
+  return {
+    id: row.id,
+    type: row.type,
+    name: row.name,
+    ownerId: row.ownerId,
+    priority: row.priority,
+    payload: row.payload,
+    attempts: row.attempts,
+    maxAttempts: row.maxAttempts,
+    timeoutSeconds: row.timeoutSeconds,
+    backoffBaseSeconds: job.backoffBaseSeconds,
+    backoffMaxSeconds: job.backoffMaxSeconds,
+    leaseToken: row.leaseToken,
+    runAt: row.runAt,
+    createdAt: row.createdAt,
+  };
+}
+
+/** That job as it was accepted, before its worker's claim: queued, no attempt spent. */
+export function asAccepted(row: JobRow): JobRow {
+  return { ...row, status: 'queued', attempts: 0, startedAt: null, workerId: null };
 }
 
 export function toAttemptDto(row: JobAttempt): JobAttemptDto {

@@ -8,10 +8,19 @@ import { type AuditEntry, AuditService } from '../audit/audit.service';
 import { JobAttempt } from './job-attempt.entity';
 import { cancelAction, canTransition, type JobAction } from './job-lifecycle';
 import { type Caller, canAccessJob, listOwnerScope } from './job-ownership';
+import { JobEngine, type SlotReservation } from './job-engine';
 import { JobSignals } from './job-signals';
 import { type NewJob, JobSubmission } from './job-submission';
 import { Job } from './job.entity';
-import { JOB_COLUMNS, type JobRow, runningAttemptDto, toAttemptDto, toJobDto } from './job.mapper';
+import {
+  asAccepted,
+  JOB_COLUMNS,
+  type JobRow,
+  runningAttemptDto,
+  toAttemptDto,
+  toClaimedJob,
+  toJobDto,
+} from './job.mapper';
 import type { CreateJobDto, JobAttemptListDto, JobDto, JobListQueryDto, JobResultDto } from './jobs.dto';
 import {
   IdempotencyConflictError,
@@ -34,17 +43,35 @@ export class JobsService {
     private readonly audit: AuditService,
     private readonly signals: JobSignals,
     private readonly metrics: JobMetrics,
+    private readonly engine: JobEngine,
     @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,
   ) {}
 
-  /** 202 with a new job, or (created=false) the job an identical idempotent request made. */
+  /**
+   * 202 with a new job, or (created=false) the job an identical idempotent request made. A job
+   * due now may be inserted already claimed by this replica's idle worker (JobEngine.reserveSlot);
+   * the answer still shows it as accepted, queued, as it would be had the claim come a moment later.
+   */
   async submit(
     caller: Caller,
     dto: CreateJobDto,
     headerKey?: string,
   ): Promise<{ job: JobDto; created: boolean }> {
     const job = this.submission.prepare(caller.userId, dto, headerKey);
-    const [outcome] = await this.insert([job]);
+    const slot = job.runAt === null ? this.engine.reserveSlot(job.type) : null;
+    let result: Inserted;
+    try {
+      result = await this.insertOne(job, slot);
+    } catch (error) {
+      if (slot) this.engine.settleSlot(null);
+      throw error;
+    }
+    // Settled before answer() wakes the worker for a queued job: the wake-up must see the slot free.
+    if (slot) {
+      const row = result.inserted.get(job.id);
+      this.engine.settleSlot(row?.status === 'running' ? toClaimedJob(row, job) : null);
+    }
+    const [outcome] = this.answer([job], result);
     if (outcome instanceof DomainError) throw outcome;
     return outcome;
   }
@@ -171,15 +198,23 @@ export class JobsService {
    */
   private async insert(jobs: NewJob[]): Promise<({ job: JobDto; created: boolean } | DomainError)[]> {
     if (jobs.length === 0) return [];
-    const { inserted, existing } =
-      jobs.length === 1 ? await this.insertOne(jobs[0]) : await this.insertMany(jobs);
-    if (inserted.size > 0) {
-      this.signals.readyLocally();
-      for (const row of inserted.values()) this.metrics.jobsCreated(row.type);
+    return this.answer(jobs, jobs.length === 1 ? await this.insertOne(jobs[0]) : await this.insertMany(jobs));
+  }
+
+  /** Wakes the worker for what went in queued, and answers each job as accepted. */
+  private answer(
+    jobs: NewJob[],
+    { inserted, existing }: Inserted,
+  ): ({ job: JobDto; created: boolean } | DomainError)[] {
+    let queued = false;
+    for (const row of inserted.values()) {
+      this.metrics.jobsCreated(row.type);
+      queued ||= row.status === 'queued';
     }
+    if (queued) this.signals.readyLocally();
     return jobs.map((job) => {
       const row = inserted.get(job.id);
-      if (row) return { job: toJobDto(row), created: true };
+      if (row) return { job: toJobDto(row.status === 'running' ? asAccepted(row) : row), created: true };
       const original = existing.get(job.idempotencyKey);
       if (!original || original.requestHash !== job.requestHash) return new IdempotencyConflictError();
       return { job: toJobDto(original), created: false };
@@ -189,15 +224,16 @@ export class JobsService {
   /**
    * One job (every POST /v1/jobs) in one statement: the row, its audit row (only if the row went
    * in) and the NOTIFY commit together in one round trip instead of five, which is most of the
-   * time between a submit and its pickup.
+   * time between a submit and its pickup. With a reserved slot the row goes in already claimed
+   * unless a ready job is ahead of it; then nobody else needs waking.
    */
-  private async insertOne(job: NewJob): Promise<Inserted> {
-    const insert = insertStatement([job]);
+  private async insertOne(job: NewJob, slot: SlotReservation | null = null): Promise<Inserted> {
+    const insert = insertStatement([job], slot);
     const audit = this.audit.insertStatement(createdEntry([job]), insert.params.length + 1);
     const notify = this.signals.readyExpression();
     const [row] = await this.dataSource.query<JobRow[]>(
       `WITH j AS (${insert.sql}), a AS (${audit.sql} WHERE EXISTS (SELECT 1 FROM j))
-       SELECT j.*${notify ? `, ${notify} AS notified` : ''} FROM j`,
+       SELECT j.*${notify ? `, CASE WHEN j.status = 'queued' THEN ${notify} END AS notified` : ''} FROM j`,
       [...insert.params, ...audit.params],
     );
     if (row) return { inserted: new Map([[row.id, row]]), existing: new Map() };
@@ -295,18 +331,38 @@ function createdEntry(rows: { id: string; type: string }[]): AuditEntry {
   };
 }
 
-/** INSERT … ON CONFLICT DO NOTHING RETURNING: a taken idempotency key returns no row. */
-function insertStatement(jobs: NewJob[]): { sql: string; params: unknown[] } {
+/**
+ * INSERT … ON CONFLICT DO NOTHING RETURNING: a taken idempotency key returns no row. With a
+ * slot, a job goes in claimed by that worker (as jobs_claim would mark it) when no ready job of
+ * the worker's types comes before it in claim order: one of at least its priority, since every
+ * ready job runs at or before now.
+ */
+function insertStatement(
+  jobs: NewJob[],
+  slot: SlotReservation | null = null,
+): { sql: string; params: unknown[] } {
   const col = <K extends keyof NewJob>(key: K) => jobs.map((job) => job[key]);
+  const claim = slot
+    ? {
+        columns: ', status, attempts, lease_token, lease_expires_at, worker_id, started_at',
+        values: `, CASE WHEN c.take THEN 'running' ELSE 'queued' END, c.take::int, c.take::int,
+           CASE WHEN c.take THEN now() + $14 * interval '1 second' END, CASE WHEN c.take THEN $15 END,
+           CASE WHEN c.take THEN now() END`,
+        from: `, LATERAL (SELECT v.run_at IS NULL AND NOT EXISTS (SELECT 1 FROM jobs q
+           WHERE q.status = 'queued' AND q.run_at <= now() AND q.type = ANY($16::text[])
+             AND q.priority >= v.priority) AS take) c`,
+        params: [slot.leaseSeconds, slot.workerId, slot.types],
+      }
+    : { columns: '', values: '', from: '', params: [] };
   return {
     sql: `INSERT INTO jobs (id, type, name, priority, payload, max_attempts, run_at, timeout_seconds,
-       backoff_base_seconds, backoff_max_seconds, idempotency_key, request_hash, owner_id)
+       backoff_base_seconds, backoff_max_seconds, idempotency_key, request_hash, owner_id${claim.columns})
      SELECT id, type, name, priority, payload, max_attempts, COALESCE(run_at, now()), timeout_seconds,
-       backoff_base, backoff_max, idempotency_key, request_hash, owner_id
+       backoff_base, backoff_max, idempotency_key, request_hash, owner_id${claim.values}
      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::jsonb[], $6::int[],
        $7::timestamptz[], $8::int[], $9::float8[], $10::float8[], $11::text[], $12::text[], $13::uuid[])
        AS v(id, type, name, priority, payload, max_attempts, run_at, timeout_seconds, backoff_base,
-         backoff_max, idempotency_key, request_hash, owner_id)
+         backoff_max, idempotency_key, request_hash, owner_id)${claim.from}
      ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
      RETURNING ${JOB_COLUMNS}`,
     params: [
@@ -323,6 +379,7 @@ function insertStatement(jobs: NewJob[]): { sql: string; params: unknown[] } {
       col('idempotencyKey'),
       col('requestHash'),
       col('ownerId'),
+      ...claim.params,
     ],
   };
 }
