@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase } from '../support/database';
+import { JsonClient } from '../support/json-client';
 import { PickupTarget } from '../support/pickup-target';
-import { post, type Service, startService, stopService } from '../support/service';
+import { type Service, startService, stopService } from '../support/service';
 import { batches, type BenchContext, type Session, type System } from './system';
 
 const FINISHED = /^jobs_finished_total\{([^}]*)\} (\d+)/gm;
@@ -17,6 +18,7 @@ export class OursSession implements Session {
   private service?: Service;
   private worker = false;
   private target?: PickupTarget;
+  private client?: JsonClient;
   private readonly bodies = new Map<number, string>();
 
   private constructor(
@@ -101,21 +103,19 @@ export class OursSession implements Session {
 
   async pickup(): Promise<number> {
     this.target ??= await PickupTarget.start();
+    this.client ??= new JsonClient(this.api.url, this.api.headers);
+    const body = JSON.stringify({ type: 'http', payload: { url: this.target.url } });
     const arrival = this.target.next();
     const t0 = performance.now();
-    const res = await post(
-      this.api.url,
-      '/v1/jobs',
-      { type: 'http', payload: { url: this.target.url } },
-      this.api.headers,
-    );
-    if (res.status !== 202) throw new Error(`POST /v1/jobs → ${res.status} ${await res.text()}`);
-    await res.arrayBuffer();
+    const res = await this.client.post('/v1/jobs', body);
+    if (res.status !== 202) throw new Error(`POST /v1/jobs → ${res.status} ${res.text}`);
     return (await arrival) - t0;
   }
 
   /** Stops the running replica, keeping the store. */
   async stopReplica(): Promise<void> {
+    this.client?.close();
+    this.client = undefined;
     if (this.service) await stopService(this.service);
     this.service = undefined;
     this.worker = false;
