@@ -1,5 +1,9 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions, runMigrationsLocked } from '@lib/database';
+import { dataSourceOptions, EmbeddedPostgres, PGLITE_TEMPLATE_DIR, runMigrationsLocked } from '@lib/database';
 import { startTestApp, type TestApp } from './support/test-app';
 import { SERVER_URL } from './support/test-env';
 import { startRawStore } from './support/test-store';
@@ -89,6 +93,40 @@ describe('the store (CONTRACT §2)', () => {
       } finally {
         await check.destroy();
       }
+    });
+  });
+
+  // The build's template stands in for initdb on a first start. A cluster's system identifier is
+  // drawn at initdb: the same one in a fresh store and in the template means it was copied. (The
+  // embedded store is exercised directly, so this runs in the PostgreSQL pass too.)
+  describe('a first start of the embedded store', () => {
+    const dirs: string[] = [];
+    afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+    async function systemIdentifier(dataDir: string): Promise<string> {
+      const embedded = await EmbeddedPostgres.start(dataDir);
+      const client = new Client({ host: embedded.host, port: embedded.port, user: 'postgres' });
+      try {
+        await client.connect();
+        const { rows } = await client.query<{ id: string }>(
+          'SELECT system_identifier::text AS id FROM pg_control_system()',
+        );
+        return rows[0].id;
+      } finally {
+        await client.end();
+        await embedded.stop();
+      }
+    }
+
+    it('copies the template made by the build instead of running initdb', async () => {
+      const copy = mkdtempSync(join(tmpdir(), 'jobs-template-copy-'));
+      const fresh = mkdtempSync(join(tmpdir(), 'jobs-fresh-'));
+      dirs.push(copy, fresh);
+      cpSync(PGLITE_TEMPLATE_DIR, join(copy, 'pglite'), { recursive: true });
+      const [template, started] = [await systemIdentifier(copy), await systemIdentifier(fresh)];
+      expect(started).toBe(template);
+      // And the store it made is kept: a restart opens the same cluster.
+      expect(await systemIdentifier(fresh)).toBe(started);
     });
   });
 });

@@ -1,14 +1,13 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLITE_TEMPLATE_DIR, SERVER_URL } from './test-env';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+// globalSetup runs outside jest's module mapping: no @lib alias here.
+import { buildPgliteTemplate, PGLITE_TEMPLATE_DIR } from '../../libs/database/src/pglite-template';
 
-/** Initialises one PGlite data dir that every embedded-store test copies. */
+/**
+ * Every embedded-store test starts from the build's PGlite template (pglite-template.ts), as a
+ * first start of the service does; a run without `npm run build` makes it here once.
+ */
 export default async function globalSetup(): Promise<void> {
-  if (SERVER_URL) return;
-  const marker = `${PGLITE_TEMPLATE_DIR}/pglite/PG_VERSION`;
-  if (existsSync(marker)) return;
-  rmSync(PGLITE_TEMPLATE_DIR, { recursive: true, force: true });
-  mkdirSync(`${PGLITE_TEMPLATE_DIR}/pglite`, { recursive: true });
-  const db = await PGlite.create(`${PGLITE_TEMPLATE_DIR}/pglite`);
-  await db.close();
+  if (existsSync(join(PGLITE_TEMPLATE_DIR, 'PG_VERSION'))) return;
+  await buildPgliteTemplate();
 }

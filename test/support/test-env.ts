@@ -1,6 +1,3 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 /** Environment every test app starts with; a test overrides what it is about. */
 export const BASE_TEST_ENV: Record<string, string> = {
   NODE_ENV: 'test',
@@ -17,6 +14,3 @@ export const BASE_TEST_ENV: Record<string, string> = {
 
 /** PostgreSQL server of this run, when the suite runs against one (CI's second pass). */
 export const SERVER_URL = process.env.DATABASE_URL;
-
-/** Where globalSetup leaves an initialised PGlite data dir to copy (initdb takes ~5 s). */
-export const PGLITE_TEMPLATE_DIR = join(tmpdir(), 'jobs-service-test-pglite-template');

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { EmbeddedPostgres } from '@lib/database';
-import { PGLITE_TEMPLATE_DIR, SERVER_URL } from './test-env';
+import { SERVER_URL } from './test-env';
 
 /**
  * A store of its own for one test file: a fresh database on the run's PostgreSQL server, or a
@@ -53,10 +53,9 @@ export async function startRawStore(): Promise<{ url: string; stop(): Promise<vo
   };
 }
 
+/** Empty: the embedded store fills it from the build's template, as on a first start. */
 function freshDataDir(): string {
-  const dataDir = mkdtempSync(join(tmpdir(), 'jobs-service-test-'));
-  cpSync(`${PGLITE_TEMPLATE_DIR}/pglite`, join(dataDir, 'pglite'), { recursive: true });
-  return dataDir;
+  return mkdtempSync(join(tmpdir(), 'jobs-service-test-'));
 }
 
 async function adminQuery(sql: string): Promise<void> {

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { seedFromTemplate } from './pglite-template';
 
 /**
  * PGlite, the embedded PostgreSQL, served in-process on a loopback socket so that the ordinary
@@ -22,7 +23,10 @@ export class EmbeddedPostgres {
   /** `dataDir` is a folder (created if missing) or `memory://` for a throwaway store. */
   static async start(dataDir: string): Promise<EmbeddedPostgres> {
     const location = dataDir === 'memory://' ? dataDir : resolve(dataDir, 'pglite');
-    if (location !== 'memory://') mkdirSync(location, { recursive: true });
+    if (location !== 'memory://') {
+      mkdirSync(location, { recursive: true });
+      seedFromTemplate(location);
+    }
     const db = await PGlite.create(location);
     const host = '127.0.0.1';
     const server = new PGLiteSocketServer({ db, host, port: 0, maxConnections: 1 });

@@ -7,3 +7,4 @@ export * from './store-unavailable';
 export * from './keyset';
 export * from './rejected-statement';
 export * from './in-turn';
+export * from './pglite-template';
