@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { ClsService } from 'nestjs-cls';
 import { DataSource } from 'typeorm';
 import { RequestContext, RequestValidationError } from '@lib/common';
 import { AuditLog1795500000000 } from '../migrations/1795500000000-audit-log';
@@ -303,17 +302,16 @@ describe('audit trail in the store (CONTRACT §6)', () => {
     it('inside a request, actor, ip, user agent and request id come from its context', async () => {
       const resourceType = scope();
       const userId = randomUUID();
-      const cls = t.app.get(ClsService);
       const context = t.app.get(RequestContext);
       const inRequest = (principal: Parameters<RequestContext['set']>[0]['principal'], action: string) =>
-        cls.run(() => {
+        context.run(() => {
           context.set({ requestId: `req-${action}`, ip: '203.0.113.9', userAgent: 'ua/1.0', principal });
           return audit.record(entry(resourceType, action));
         });
       await inRequest({ kind: 'user', userId, role: 'user' }, 'a.user');
       await inRequest({ kind: 'apikey', userId, role: 'user', apiKeyId: randomUUID() }, 'b.apikey');
       await inRequest(undefined, 'c.anonymous');
-      await cls.run(() => {
+      await context.run(() => {
         context.set({ requestId: 'req-d.explicit' });
         return audit.record({ ...entry(resourceType, 'd.explicit'), actor: { type: 'system', id: null } });
       });

@@ -1,5 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Injectable } from '@nestjs/common';
-import { ClsService } from 'nestjs-cls';
 import type { Principal } from '../auth/principal';
 
 /** The security context of the current request, for audit rows and logs. */
@@ -10,21 +10,35 @@ export interface RequestContextData {
   principal?: Principal;
 }
 
-const KEY = 'request';
-
 /**
- * Request-scoped data without passing it through every call: the authentication guard fills it,
- * the audit service reads it. Outside a request (maintenance loops) it is empty.
+ * Request-scoped data without passing it through every call: the request-scope hooks open it
+ * with the request id, the authentication guard adds the caller, the audit service and the logger
+ * read it. Outside a request (maintenance loops) it is empty. One process-wide store, so that the
+ * logger, which lives outside the Nest container, reads the same one.
  */
 @Injectable()
 export class RequestContext {
-  constructor(private readonly cls: ClsService) {}
+  private static readonly storage = new AsyncLocalStorage<RequestContextData>();
+
+  /** The current request's data, or undefined outside a request; never copies. */
+  static current(): RequestContextData | undefined {
+    return RequestContext.storage.getStore();
+  }
 
   get(): RequestContextData {
-    return (this.cls.isActive() ? this.cls.get<RequestContextData>(KEY) : undefined) ?? {};
+    return RequestContext.storage.getStore() ?? {};
   }
 
   set(data: RequestContextData): void {
-    if (this.cls.isActive()) this.cls.set(KEY, { ...this.get(), ...data });
+    const store = RequestContext.storage.getStore();
+    if (store) Object.assign(store, data);
+  }
+
+  /**
+   * Runs `fn` in a request scope whose store is `data` itself (not a copy): running again with
+   * the same object resumes that scope, as the HTTP hooks do after body parsing.
+   */
+  run<T>(fn: () => T, data: RequestContextData = {}): T {
+    return RequestContext.storage.run(data, fn);
   }
 }
