@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
+import { AppLogger } from '@lib/observability';
 import { genRequestId, PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER, ShutdownState, toProblem } from '@lib/common';
 import { appConfig } from '@lib/config';
 import { STATUS_BY_CODE } from './app.errors';
@@ -57,7 +57,7 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
     bodyParser: false,
   });
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(AppLogger));
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);

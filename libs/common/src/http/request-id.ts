@@ -11,8 +11,8 @@ export function resolveRequestId(headers: IncomingHttpHeaders): string {
 }
 
 /**
- * Fastify's `genReqId`. The id is also kept on the raw request so that pino-http, which sees only
- * the raw request, logs the same id instead of minting its own.
+ * Fastify's `genReqId`. The id is also kept on the raw request, where the access log's request
+ * serialiser reads it.
  */
 export function genRequestId(raw: IncomingMessage): string {
   const holder = raw as IncomingMessage & { id?: string };

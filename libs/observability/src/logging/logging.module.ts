@@ -1,31 +1,42 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Module } from '@nestjs/common';
+import { Global, Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { LoggerModule } from 'nestjs-pino';
-import { genRequestId } from '@lib/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
 import { appConfig } from '@lib/config';
-import { REDACT_PATHS, REDACTED } from './redaction';
+import { logAccess } from './access-log';
+import { AppLogger, createRootLogger } from './app-logger';
 
-// Probes and scrapes would drown the request log; their metrics still count them.
-const QUIET_PATHS = new Set(['/health/live', '/health/ready', '/metrics']);
+@Injectable()
+class AccessLogHook implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly logger: AppLogger,
+  ) {}
 
-/** One JSON line per event, with the request id on every line logged while serving a request. */
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    fastify?.addHook('onResponse', (request, reply, done) => {
+      logAccess(this.logger.pino, request, reply);
+      done();
+    });
+  }
+}
+
+/**
+ * One JSON line per event, with the request id on every line logged while serving a request,
+ * and an access line per request at info (4xx at warn, 5xx at error). Use AppLogger as the app
+ * logger (`app.useLogger(app.get(AppLogger))`).
+ */
+@Global()
 @Module({
-  imports: [
-    LoggerModule.forRootAsync({
+  providers: [
+    {
+      provide: AppLogger,
       inject: [appConfig.KEY],
-      useFactory: (cfg: ConfigType<typeof appConfig>) => ({
-        pinoHttp: {
-          level: cfg.logLevel,
-          genReqId: (req: IncomingMessage) => genRequestId(req),
-          redact: { paths: REDACT_PATHS, censor: REDACTED },
-          autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has((req.url ?? '').split('?')[0]) },
-          customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-            err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-          quietReqLogger: true,
-        },
-      }),
-    }),
+      useFactory: (cfg: ConfigType<typeof appConfig>) => new AppLogger(createRootLogger(cfg.logLevel)),
+    },
+    AccessLogHook,
   ],
+  exports: [AppLogger],
 })
 export class LoggingModule {}
