@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { DataSource, type EntityManager } from 'typeorm';
 import { decodeCursor, DomainError, type Page, RequestValidationError, toPage } from '@lib/common';
 import { jobsConfig } from '@lib/config';
-import { keysetPage } from '@lib/database';
+import { keysetPage, PreparedStatement } from '@lib/database';
 import { type AuditEntry, AuditService } from '../audit/audit.service';
 import { JobAttempt } from './job-attempt.entity';
 import { cancelAction, canTransition, type JobAction } from './job-lifecycle';
@@ -31,6 +31,9 @@ import {
 import { JobMetrics } from './jobs.metrics';
 
 type Changes = Record<string, { before?: unknown; after?: unknown }>;
+
+// GET /v1/jobs/:id is the hottest read (issue 6): one prepared statement, no query runner.
+const JOB_BY_ID = new PreparedStatement<JobRow>('jobs_get_by_id', `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`);
 
 export type BatchOutcome = { index: number; job: JobDto } | { index: number; error: DomainError };
 
@@ -120,7 +123,8 @@ export class JobsService {
   }
 
   async get(caller: Caller, id: string): Promise<JobDto> {
-    return toJobDto(await this.find(this.dataSource.manager, caller, id));
+    const [row] = await JOB_BY_ID.rows(this.dataSource, [id]);
+    return toJobDto(visibleTo(caller, row));
   }
 
   async result(caller: Caller, id: string): Promise<JobResultDto> {
@@ -297,8 +301,7 @@ export class JobsService {
       `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
       [id],
     );
-    if (!row || !canAccessJob(caller, row.ownerId)) throw new JobNotFoundError();
-    return row;
+    return visibleTo(caller, row);
   }
 
   private async update(em: EntityManager, id: string, set: string): Promise<JobRow> {
@@ -389,4 +392,10 @@ function findByKeys(em: EntityManager, ownerId: string, keys: string[]): Promise
     `SELECT ${JOB_COLUMNS} FROM jobs WHERE owner_id = $1 AND idempotency_key = ANY($2::text[])`,
     [ownerId, keys],
   );
+}
+
+/** The row, if the caller may see it; others' jobs are as absent as missing ones (CONTRACT §3). */
+function visibleTo(caller: Caller, row: JobRow | undefined): JobRow {
+  if (!row || !canAccessJob(caller, row.ownerId)) throw new JobNotFoundError();
+  return row;
 }

@@ -8,3 +8,4 @@ export * from './keyset';
 export * from './rejected-statement';
 export * from './in-turn';
 export * from './pglite-template';
+export * from './prepared-statement';
