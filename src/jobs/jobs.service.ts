@@ -33,7 +33,10 @@ import { JobMetrics } from './jobs.metrics';
 type Changes = Record<string, { before?: unknown; after?: unknown }>;
 
 // GET /v1/jobs/:id is the hottest read (issue 6): one prepared statement, no query runner.
-const JOB_BY_ID = new PreparedStatement<JobRow>('jobs_get_by_id', `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`);
+const JOB_BY_ID = new PreparedStatement<JobRow>(
+  'jobs_get_by_id',
+  `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`,
+);
 
 export type BatchOutcome = { index: number; job: JobDto } | { index: number; error: DomainError };
 
