@@ -1,4 +1,5 @@
-import { type ExecutionContext, Injectable } from '@nestjs/common';
+import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
@@ -11,6 +12,7 @@ import {
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 import type { FastifyRequest } from 'fastify';
+import { rateLimitConfig } from '@lib/config';
 import type { Principal } from '../auth/principal';
 import { RATE_LIMIT_REJECTIONS } from './rate-limit.metrics';
 
@@ -20,13 +22,22 @@ import { RATE_LIMIT_REJECTIONS } from './rate-limit.metrics';
  */
 @Injectable()
 export class CallerThrottlerGuard extends ThrottlerGuard {
+  private readonly off: boolean;
+
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
     @InjectMetric(RATE_LIMIT_REJECTIONS) private readonly rejections: Counter<'route'>,
+    @Inject(rateLimitConfig.KEY) cfg: ConfigType<typeof rateLimitConfig>,
   ) {
     super(options, storage, reflector);
+    this.off = cfg.perMinute === 0 && cfg.authPerMinute === 0;
+  }
+
+  /** With both limits at 0 every throttler skips anyway; this spares the per-route lookups. */
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    return this.off ? Promise.resolve(true) : super.canActivate(context);
   }
 
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
