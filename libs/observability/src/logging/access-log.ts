@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import pino, { type Level, type Logger } from 'pino';
 
@@ -22,7 +22,7 @@ export function logAccess(logger: Logger, request: FastifyRequest, reply: Fastif
     {
       reqId: String(request.id),
       req: pino.stdSerializers.req(request.raw as IncomingMessage & { id: string }),
-      res: pino.stdSerializers.res(reply.raw as ServerResponse),
+      res: pino.stdSerializers.res(reply.raw),
       responseTime: Math.round(reply.elapsedTime),
     },
     level === 'error' ? 'request errored' : 'request completed',
