@@ -93,7 +93,7 @@ function helmetHeaders(): Record<string, string> {
     {} as IncomingMessage,
     response as unknown as ServerResponse,
     (error?: unknown) => {
-      if (error) throw error;
+      if (error instanceof Error) throw error;
     },
   );
   return headers;
