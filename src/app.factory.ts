@@ -37,6 +37,9 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
     // Keep serving while hooks drain on shutdown; readiness already tells the balancer to go.
     return503OnClosing: false,
     logger: false,
+    // No Nest middleware (request context, logging and metrics are Fastify hooks), so no middie
+    // and its onRequest pass on every request. Nest middleware would need it registered again.
+    skipMiddie: true,
     // Router-level refusals (a malformed %-escape, a path param over maxParamLength) answer
     // before any hook or filter runs; render them as problem+json like every other error.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
