@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import pino, { type Level, type Logger } from 'pino';
+import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import { RequestContext } from '@lib/common';
 import { REDACT_PATHS, REDACTED } from './redaction';
 
@@ -8,15 +8,16 @@ import { REDACT_PATHS, REDACTED } from './redaction';
  * `mixin`, which pino calls only for a line it writes: a request that logs nothing pays nothing
  * (pino-http built and redacted two child loggers per request for that).
  */
-export function createRootLogger(level: string): Logger {
-  return pino({
+export function createRootLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     mixin: () => {
       const requestId = RequestContext.current()?.requestId;
       return requestId ? { reqId: requestId } : {};
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /**
