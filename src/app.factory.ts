@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
-import { AppLogger } from '@lib/observability';
+import { Logger } from 'nestjs-pino';
 import { genRequestId, PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER, ShutdownState, toProblem } from '@lib/common';
 import { appConfig } from '@lib/config';
 import { STATUS_BY_CODE } from './app.errors';
@@ -61,7 +61,7 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
     bodyParser: false,
   });
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
-  app.useLogger(app.get(AppLogger));
+  app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   const securityHeaders = helmetHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { AppLogger } from '@lib/observability';
+import { Logger } from 'nestjs-pino';
 import { installGracefulShutdown } from '@lib/common';
 import { ConfigValidationError, validateEnv } from '@lib/config';
 import { createApp } from './app.factory';
@@ -7,7 +7,7 @@ import { createApp } from './app.factory';
 async function bootstrap(): Promise<void> {
   const env = validateEnv(process.env);
   const app = await createApp();
-  const logger = app.get(AppLogger);
+  const logger = app.get(Logger);
   // Grace for draining jobs, plus slack for the rest of the shutdown.
   installGracefulShutdown(app, logger, (env.SHUTDOWN_GRACE_SECONDS + 10) * 1000);
   await app.listen(env.PORT, env.HOST);

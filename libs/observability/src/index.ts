@@ -2,4 +2,4 @@ export * from './logging/logging.module';
 export * from './logging/redaction';
 export * from './metrics/http-metrics';
 export * from './metrics/metrics.module';
-export * from './logging/app-logger';
+export * from './logging/root-logger';
