@@ -11,7 +11,14 @@ import { type Caller, canAccessJob, listOwnerScope } from './job-ownership';
 import { JobSignals } from './job-signals';
 import { type NewJob, JobSubmission } from './job-submission';
 import { Job } from './job.entity';
-import { JOB_COLUMNS, type JobRow, runningAttemptDto, toAttemptDto, toJobDto } from './job.mapper';
+import {
+  insertedJobRow,
+  JOB_COLUMNS,
+  type JobRow,
+  runningAttemptDto,
+  toAttemptDto,
+  toJobDto,
+} from './job.mapper';
 import type { CreateJobDto, JobAttemptListDto, JobDto, JobListQueryDto, JobResultDto } from './jobs.dto';
 import {
   IdempotencyConflictError,
@@ -205,19 +212,31 @@ export class JobsService {
     return { inserted: new Map(), existing: new Map(found.map((r) => [r.idempotencyKey, r])) };
   }
 
-  /** A batch in one transaction with one audit row listing the ids that went in. */
+  /**
+   * A batch in one transaction with one audit row listing the ids that went in. The statement
+   * answers only which ids went in and the transaction's now(): the rest of each row is what was
+   * sent plus the column defaults (insertedJobRow), which spares PostgreSQL formatting, and the
+   * driver parsing, 24 columns of every row.
+   */
   private async insertMany(jobs: NewJob[]): Promise<Inserted> {
     return this.dataSource.transaction(async (em) => {
-      const insert = insertStatement(jobs);
-      const rows = await em.query<JobRow[]>(insert.sql, insert.params);
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      const taken = jobs.filter((job) => !byId.has(job.id)).map((job) => job.idempotencyKey as string);
+      const insert = insertStatement(jobs, 'id');
+      const [{ now, ids }] = await em.query<{ now: Date; ids: string[] | null }[]>(
+        `WITH j AS (${insert.sql}) SELECT now()::timestamptz(3) AS now, array_agg(id) AS ids FROM j`,
+        insert.params,
+      );
+      const went = new Set(ids);
+      const rows = jobs.filter((job) => went.has(job.id)).map((job) => insertedJobRow(job, now));
+      const taken = jobs.filter((job) => !went.has(job.id)).map((job) => job.idempotencyKey as string);
       const found = taken.length > 0 ? await findByKeys(em, jobs[0].ownerId, taken) : [];
       if (rows.length > 0) {
         await this.audit.record(createdEntry(rows), em);
         await this.signals.publishReady(em);
       }
-      return { inserted: byId, existing: new Map(found.map((row) => [row.idempotencyKey, row])) };
+      return {
+        inserted: new Map(rows.map((row) => [row.id, row])),
+        existing: new Map(found.map((row) => [row.idempotencyKey, row])),
+      };
     });
   }
 
@@ -296,7 +315,7 @@ function createdEntry(rows: { id: string; type: string }[]): AuditEntry {
 }
 
 /** INSERT … ON CONFLICT DO NOTHING RETURNING: a taken idempotency key returns no row. */
-function insertStatement(jobs: NewJob[]): { sql: string; params: unknown[] } {
+function insertStatement(jobs: NewJob[], returning = JOB_COLUMNS): { sql: string; params: unknown[] } {
   const col = <K extends keyof NewJob>(key: K) => jobs.map((job) => job[key]);
   return {
     sql: `INSERT INTO jobs (id, type, name, priority, payload, max_attempts, run_at, timeout_seconds,
@@ -308,7 +327,7 @@ function insertStatement(jobs: NewJob[]): { sql: string; params: unknown[] } {
        AS v(id, type, name, priority, payload, max_attempts, run_at, timeout_seconds, backoff_base,
          backoff_max, idempotency_key, request_hash, owner_id)
      ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-     RETURNING ${JOB_COLUMNS}`,
+     RETURNING ${returning}`,
     params: [
       col('id'),
       col('type'),
