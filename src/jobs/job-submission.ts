@@ -82,6 +82,7 @@ export class JobSubmission {
 }
 
 function withoutNulls(dto: CreateJobDto): CreateJobDto {
+  if (!Object.values(dto).includes(null)) return dto;
   return Object.assign(
     new CreateJobDto(),
     Object.fromEntries(Object.entries(dto).filter(([, value]) => value !== null && value !== undefined)),

@@ -32,6 +32,9 @@ export type FastValidator<T> = (plain: object) => T | undefined;
  * (never other properties), synchronously.
  */
 const VALUE_ONLY = new Set([
+  'isArray',
+  'arrayMinSize',
+  'arrayMaxSize',
   'isString',
   'isInt',
   'isNumber',

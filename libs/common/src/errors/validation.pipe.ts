@@ -40,7 +40,12 @@ class StorableValidationPipe extends ValidationPipe {
     }
     const inherited = metadata.type === 'custom' ? [] : inheritedKeyErrors(value);
     if (inherited.length > 0) throw new RequestValidationError(inherited);
-    return super.transform(value, metadata);
+    // The prototype-key stripping the pipe starts with is moot here: findUnstorableValue refused them.
+    const fast =
+      metadata.type !== 'custom' && metadata.metatype && value !== null && typeof value === 'object'
+        ? fastValidator(metadata.metatype as Type<object>)?.(value)
+        : undefined;
+    return fast ?? super.transform(value, metadata);
   }
 }
 
