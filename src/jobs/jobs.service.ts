@@ -221,11 +221,12 @@ export class JobsService {
   private async insertMany(jobs: NewJob[]): Promise<Inserted> {
     return this.dataSource.transaction(async (em) => {
       const insert = insertStatement(jobs, 'id');
-      const [{ now, ids }] = await em.query<{ now: Date; ids: string[] | null }[]>(
-        `WITH j AS (${insert.sql}) SELECT now()::timestamptz(3) AS now, array_agg(id) AS ids FROM j`,
+      // The ids as one comma-separated text: the driver's array parser walked it char by char.
+      const [{ now, ids }] = await em.query<{ now: Date; ids: string | null }[]>(
+        `WITH j AS (${insert.sql}) SELECT now()::timestamptz(3) AS now, string_agg(id::text, ',') AS ids FROM j`,
         insert.params,
       );
-      const went = new Set(ids);
+      const went = new Set(ids?.split(','));
       const rows = jobs.filter((job) => went.has(job.id)).map((job) => insertedJobRow(job, now));
       const taken = jobs.filter((job) => !went.has(job.id)).map((job) => job.idempotencyKey as string);
       const found = taken.length > 0 ? await findByKeys(em, jobs[0].ownerId, taken) : [];
