@@ -45,7 +45,7 @@ class StorableValidationPipe extends ValidationPipe {
       metadata.type !== 'custom' && metadata.metatype && value !== null && typeof value === 'object'
         ? fastValidator(metadata.metatype as Type<object>)?.(value)
         : undefined;
-    return fast ?? super.transform(value, metadata);
+    return fast ?? (await super.transform(value, metadata));
   }
 }
 
