@@ -418,6 +418,26 @@ describe('submitting jobs (CONTRACT §5)', () => {
       expect([...audit[0].changes.jobIds.after].sort()).toEqual([...created].sort());
     });
 
+    it('answers each job exactly as it reads back (the batch answer is built, not read)', async () => {
+      // Paused, so that no worker moves a job on between the answer and the read.
+      const queue = (type: string, what: 'pause' | 'resume') =>
+        t.app.inject({ method: 'POST', url: `/v1/admin/queues/${type}/${what}`, headers: admin.headers });
+      for (const type of ['noop', 'sleep']) expect((await queue(type, 'pause')).statusCode).toBe(200);
+      const runAt = new Date(Date.now() + 3_600_000).toISOString();
+      const res = await postBatch(user, [
+        { type: 'noop' },
+        { type: 'noop', payload: { b: [1, 'x'], a: { c: null } }, name: 'n', priority: 2, runAt },
+        { type: 'sleep', payload: { ms: 5 }, delaySeconds: 30, maxAttempts: 7, timeoutSeconds: 9 },
+        { type: 'noop', idempotencyKey: `k-${randomUUID()}`, backoff: { baseSeconds: 2, maxSeconds: 5 } },
+      ]);
+      expect(res.statusCode).toBe(202);
+      for (const item of res.json<{ results: BatchItem[] }>().results) {
+        if (!('job' in item)) throw new Error(`item ${item.index} refused`);
+        expect(item.job).toEqual(await getJob(t.app, user, item.job.id));
+      }
+      for (const type of ['noop', 'sleep']) expect((await queue(type, 'resume')).statusCode).toBe(200);
+    });
+
     it('refuses an empty batch with 400', async () => {
       const before = await countJobs();
       expectProblem(await postBatch(user, []), 400, 'jobs');

@@ -60,8 +60,7 @@ export class JobSubmission {
       errors.push({ field: 'backoff.baseSeconds', message: 'baseSeconds must not exceed maxSeconds' });
     }
     if (errors.length > 0) throw new InvalidJobError(errors);
-    const { idempotencyKey: bodyKey, ...body } = dto;
-    const idempotencyKey = headerKey ?? bodyKey ?? null;
+    const idempotencyKey = headerKey ?? dto.idempotencyKey ?? null;
     return {
       id: randomUUID(),
       type: type.type,
@@ -74,14 +73,20 @@ export class JobSubmission {
       backoffBaseSeconds: backoff.baseSeconds,
       backoffMaxSeconds: backoff.maxSeconds,
       idempotencyKey,
-      requestHash:
-        idempotencyKey === null ? null : createHash('sha256').update(canonicalJson(body)).digest('hex'),
+      requestHash: idempotencyKey === null ? null : requestHash(dto),
       ownerId,
     };
   }
 }
 
+/** The body without its key: a repeat may carry the key in the header or the body alike. */
+function requestHash(dto: CreateJobDto): string {
+  const { idempotencyKey: _key, ...body } = dto;
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
 function withoutNulls(dto: CreateJobDto): CreateJobDto {
+  if (!Object.values(dto).includes(null)) return dto;
   return Object.assign(
     new CreateJobDto(),
     Object.fromEntries(Object.entries(dto).filter(([, value]) => value !== null && value !== undefined)),

@@ -16,6 +16,41 @@ export const JOB_COLUMNS = `id, type, name, status, priority, payload, progress,
 /** What JOB_COLUMNS selects (the rest of the entity stays in the database). */
 export type JobRow = Omit<Job, 'result' | 'backoffBaseSeconds' | 'backoffMaxSeconds' | 'leaseExpiresAt'>;
 
+/**
+ * A job's row as its insert left it, without reading it back: what was sent plus the column
+ * defaults of the jobs table (migration 1795600000000); `now` is the inserting transaction's
+ * now() at the columns' millisecond precision. The payload is the sent JSON, keys in the order
+ * sent (a read gives jsonb's order; JSON objects are unordered).
+ */
+export function insertedJobRow(job: NewJob, now: Date): JobRow {
+  return {
+    id: job.id,
+    type: job.type,
+    name: job.name,
+    status: 'queued',
+    priority: job.priority,
+    payload: JSON.parse(job.payloadJson),
+    progress: 0,
+    progressMessage: null,
+    attempts: 0,
+    maxAttempts: job.maxAttempts,
+    runAt: job.runAt ?? now,
+    timeoutSeconds: job.timeoutSeconds,
+    idempotencyKey: job.idempotencyKey,
+    requestHash: job.requestHash,
+    ownerId: job.ownerId,
+    cancelRequested: false,
+    lastErrorCode: null,
+    lastErrorMessage: null,
+    leaseToken: '0',
+    workerId: null,
+    createdAt: now,
+    updatedAt: now,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+
 export function toJobDto(row: JobRow): JobDto {
   return {
     id: row.id,

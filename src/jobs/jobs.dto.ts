@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Transform, type TransformFnParams, Type } from 'class-transformer';
+import { Type } from 'class-transformer';
 import {
   ArrayMinSize,
   IsArray,
@@ -17,7 +17,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { PageQueryDto } from '@lib/common';
+import { KeepAsSent, PageQueryDto } from '@lib/common';
 import { ATTEMPT_OUTCOMES, type AttemptOutcome, JOB_STATUSES, type JobStatus } from './job-lifecycle';
 
 /** Printable ASCII, as in an HTTP header: the header and the body field accept the same keys. */
@@ -26,9 +26,6 @@ export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 /** A timestamp without an offset would be read in the server's time zone; refuse the ambiguity. */
 const WITH_OFFSET = /T.*(Z|[+-]\d{2}(:?\d{2})?)$/i;
 const DATE_OR_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}$|T.*(Z|[+-]\d{2}(:?\d{2})?)$/i;
-
-/** The property as it came in the request (each batch item is validated on its own later). */
-const asSent = ({ obj, key }: TransformFnParams): unknown => (obj as Record<string, unknown>)[key];
 
 export class BackoffDto {
   /** Wait before the first retry's jitter window, in seconds (> 0). Default 1. */
@@ -61,7 +58,7 @@ export class CreateJobDto {
   @ApiProperty({ type: 'object', additionalProperties: true, example: { ms: 1000 } })
   @IsOptional()
   @IsObject()
-  @Transform(asSent)
+  @KeepAsSent()
   payload?: Record<string, unknown>;
 
   /** 1-10, higher runs first. Default 5. */
@@ -122,7 +119,8 @@ export class BatchCreateJobsDto {
   @ApiProperty({ type: [CreateJobDto] })
   @IsArray()
   @ArrayMinSize(1)
-  @Transform(asSent)
+  // As sent: each item is validated on its own later.
+  @KeepAsSent()
   jobs!: unknown[];
 }
 

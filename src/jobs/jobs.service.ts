@@ -14,6 +14,7 @@ import { type NewJob, JobSubmission } from './job-submission';
 import { Job } from './job.entity';
 import {
   asAccepted,
+  insertedJobRow,
   JOB_COLUMNS,
   type JobRow,
   runningAttemptDto,
@@ -235,7 +236,7 @@ export class JobsService {
    * unless a ready job is ahead of it; then nobody else needs waking.
    */
   private async insertOne(job: NewJob, slot: SlotReservation | null = null): Promise<Inserted> {
-    const insert = insertStatement([job], slot);
+    const insert = insertStatement([job], { slot });
     const audit = this.audit.insertStatement(createdEntry([job]), insert.params.length + 1);
     const notify = this.signals.readyExpression();
     const [row] = await this.dataSource.query<JobRow[]>(
@@ -248,19 +249,32 @@ export class JobsService {
     return { inserted: new Map(), existing: new Map(found.map((r) => [r.idempotencyKey, r])) };
   }
 
-  /** A batch in one transaction with one audit row listing the ids that went in. */
+  /**
+   * A batch in one transaction with one audit row listing the ids that went in. The statement
+   * answers only which ids went in and the transaction's now(): the rest of each row is what was
+   * sent plus the column defaults (insertedJobRow), which spares PostgreSQL formatting, and the
+   * driver parsing, 24 columns of every row.
+   */
   private async insertMany(jobs: NewJob[]): Promise<Inserted> {
     return this.dataSource.transaction(async (em) => {
-      const insert = insertStatement(jobs);
-      const rows = await em.query<JobRow[]>(insert.sql, insert.params);
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      const taken = jobs.filter((job) => !byId.has(job.id)).map((job) => job.idempotencyKey as string);
+      const insert = insertStatement(jobs, { returning: 'id' });
+      // The ids as one comma-separated text: the driver's array parser walked it char by char.
+      const [{ now, ids }] = await em.query<{ now: Date; ids: string | null }[]>(
+        `WITH j AS (${insert.sql}) SELECT now()::timestamptz(3) AS now, string_agg(id::text, ',') AS ids FROM j`,
+        insert.params,
+      );
+      const went = new Set(ids?.split(','));
+      const rows = jobs.filter((job) => went.has(job.id)).map((job) => insertedJobRow(job, now));
+      const taken = jobs.filter((job) => !went.has(job.id)).map((job) => job.idempotencyKey as string);
       const found = taken.length > 0 ? await findByKeys(em, jobs[0].ownerId, taken) : [];
       if (rows.length > 0) {
         await this.audit.record(createdEntry(rows), em);
         await this.signals.publishReady(em);
       }
-      return { inserted: byId, existing: new Map(found.map((row) => [row.idempotencyKey, row])) };
+      return {
+        inserted: new Map(rows.map((row) => [row.id, row])),
+        existing: new Map(found.map((row) => [row.idempotencyKey, row])),
+      };
     });
   }
 
@@ -338,14 +352,16 @@ function createdEntry(rows: { id: string; type: string }[]): AuditEntry {
 }
 
 /**
- * INSERT … ON CONFLICT DO NOTHING RETURNING: a taken idempotency key returns no row. With a
+ * INSERT … ON CONFLICT DO NOTHING RETURNING: a taken idempotency key returns no row. The jobs
+ * are one caller's (one owner). Payloads go as text[] cast row by row: a jsonb[] among the
+ * unnested arrays cost PostgreSQL twice the CPU to unpack (measured: ~2 us per row more). With a
  * slot, a job goes in claimed by that worker (as jobs_claim would mark it) when no ready job of
  * the worker's types comes before it in claim order: one of at least its priority, since every
  * ready job runs at or before now.
  */
 function insertStatement(
   jobs: NewJob[],
-  slot: SlotReservation | null = null,
+  { slot = null, returning = JOB_COLUMNS }: { slot?: SlotReservation | null; returning?: string } = {},
 ): { sql: string; params: unknown[] } {
   const col = <K extends keyof NewJob>(key: K) => jobs.map((job) => job[key]);
   const claim = slot
@@ -363,14 +379,14 @@ function insertStatement(
   return {
     sql: `INSERT INTO jobs (id, type, name, priority, payload, max_attempts, run_at, timeout_seconds,
        backoff_base_seconds, backoff_max_seconds, idempotency_key, request_hash, owner_id${claim.columns})
-     SELECT id, type, name, priority, payload, max_attempts, COALESCE(run_at, now()), timeout_seconds,
-       backoff_base, backoff_max, idempotency_key, request_hash, owner_id${claim.values}
-     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::jsonb[], $6::int[],
-       $7::timestamptz[], $8::int[], $9::float8[], $10::float8[], $11::text[], $12::text[], $13::uuid[])
+     SELECT id, type, name, priority, payload::jsonb, max_attempts, COALESCE(run_at, now()),
+       timeout_seconds, backoff_base, backoff_max, idempotency_key, request_hash, $13::uuid${claim.values}
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::text[], $6::int[],
+       $7::timestamptz[], $8::int[], $9::float8[], $10::float8[], $11::text[], $12::text[])
        AS v(id, type, name, priority, payload, max_attempts, run_at, timeout_seconds, backoff_base,
-         backoff_max, idempotency_key, request_hash, owner_id)${claim.from}
+         backoff_max, idempotency_key, request_hash)${claim.from}
      ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-     RETURNING ${JOB_COLUMNS}`,
+     RETURNING ${returning}`,
     params: [
       col('id'),
       col('type'),
@@ -384,7 +400,7 @@ function insertStatement(
       col('backoffMaxSeconds'),
       col('idempotencyKey'),
       col('requestHash'),
-      col('ownerId'),
+      jobs[0].ownerId,
       ...claim.params,
     ],
   };

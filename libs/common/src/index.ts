@@ -4,6 +4,7 @@ export * from './errors/problem';
 export * from './errors/problem-details.filter';
 export * from './errors/to-problem';
 export * from './errors/validation.pipe';
+export * from './errors/fast-validation';
 export * from './errors/storable-json';
 export * from './http/request-id';
 export * from './lifecycle/graceful-shutdown';

@@ -2,6 +2,7 @@ import { type ArgumentMetadata, type Type, ValidationPipe, type ValidationError 
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { type FieldError, RequestValidationError } from './domain-error';
+import { fastValidator } from './fast-validation';
 import { findUnstorableValue } from './storable-json';
 
 /** `[{property:'a', children:[{property:'b', constraints}]}]` → `[{field:'a.b', message}]`. */
@@ -39,14 +40,20 @@ class StorableValidationPipe extends ValidationPipe {
     }
     const inherited = metadata.type === 'custom' ? [] : inheritedKeyErrors(value);
     if (inherited.length > 0) throw new RequestValidationError(inherited);
-    return super.transform(value, metadata);
+    // The prototype-key stripping the pipe starts with is moot here: findUnstorableValue refused them.
+    const fast =
+      metadata.type !== 'custom' && metadata.metatype && value !== null && typeof value === 'object'
+        ? fastValidator(metadata.metatype as Type<object>)?.(value)
+        : undefined;
+    return fast ?? (await super.transform(value, metadata));
   }
 }
 
 /**
  * `plain` through the pipe's rules, for input validated outside it (batch items, job payloads):
  * fields named like Object.prototype members refused, then the DTO's rules. Returns the instance
- * of `cls`, or the field errors, named under `prefix`.
+ * of `cls`, or the field errors, named under `prefix`. Input the compiled fast path is sure of
+ * skips class-transformer and class-validator (most of a 1,000-job batch's CPU otherwise).
  */
 export function validateAs<T extends object>(cls: Type<T>, plain: object, prefix = ''): T | FieldError[] {
   const inherited = inheritedKeyErrors(plain).map((error) => ({
@@ -54,6 +61,11 @@ export function validateAs<T extends object>(cls: Type<T>, plain: object, prefix
     field: prefix ? `${prefix}.${error.field}` : error.field,
   }));
   if (inherited.length > 0) return inherited;
+  return fastValidator(cls)?.(plain) ?? classValidate(cls, plain, prefix);
+}
+
+/** The reference path of validateAs: class-transformer, then class-validator with the pipe's options. */
+export function classValidate<T extends object>(cls: Type<T>, plain: object, prefix = ''): T | FieldError[] {
   const instance = plainToInstance(cls, plain);
   const errors = validateSync(instance, VALIDATION_OPTIONS);
   return errors.length > 0 ? flattenValidationErrors(errors, prefix) : instance;
