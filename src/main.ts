@@ -1,3 +1,4 @@
+import { endOfStartup } from './heap-footprint';
 import 'reflect-metadata';
 import { Logger } from 'nestjs-pino';
 import { installGracefulShutdown } from '@lib/common';
@@ -11,6 +12,7 @@ async function bootstrap(): Promise<void> {
   // Grace for draining jobs, plus slack for the rest of the shutdown.
   installGracefulShutdown(app, logger, (env.SHUTDOWN_GRACE_SECONDS + 10) * 1000);
   await app.listen(env.PORT, env.HOST);
+  endOfStartup();
   logger.log(`jobs-service listening on ${await app.getUrl()} (Swagger UI at /docs)`, 'Bootstrap');
 }
 

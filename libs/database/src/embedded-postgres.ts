@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+// The ESM typings, the ones that the import() below resolves to.
+import type { PGlite } from '@electric-sql/pglite' with { 'resolution-mode': 'import' };
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket' with { 'resolution-mode': 'import' };
 import { seedFromTemplate } from './pglite-template';
 
 /**
@@ -27,6 +28,11 @@ export class EmbeddedPostgres {
       mkdirSync(location, { recursive: true });
       seedFromTemplate(location);
     }
+    // Loaded here, not at the top: a replica on PostgreSQL never needs PGlite (~1.3 MB of heap).
+    const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite-socket'),
+    ]);
     const db = await PGlite.create(location);
     const host = '127.0.0.1';
     const server = new PGLiteSocketServer({ db, host, port: 0, maxConnections: 1 });

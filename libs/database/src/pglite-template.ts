@@ -1,6 +1,5 @@
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 
 /**
  * A first start on an empty DATA_DIR copies an initialised, empty PGlite data dir made once by
@@ -24,6 +23,8 @@ export async function buildPgliteTemplate(): Promise<void> {
   const staging = `${PGLITE_TEMPLATE_DIR}.tmp`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
+  // Not a top-level import: this module is loaded by every replica, PGlite only by embedded ones.
+  const { PGlite } = await import('@electric-sql/pglite');
   const db = await PGlite.create(staging);
   await db.close();
   rmSync(PGLITE_TEMPLATE_DIR, { recursive: true, force: true });
