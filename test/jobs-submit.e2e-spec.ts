@@ -429,6 +429,9 @@ describe('submitting jobs (CONTRACT §5)', () => {
         { type: 'noop', payload: { b: [1, 'x'], a: { c: null } }, name: 'n', priority: 2, runAt },
         { type: 'sleep', payload: { ms: 5 }, delaySeconds: 30, maxAttempts: 7, timeoutSeconds: 9 },
         { type: 'noop', idempotencyKey: `k-${randomUUID()}`, backoff: { baseSeconds: 2, maxSeconds: 5 } },
+        // What an array literal must quote (the batch's columns travel as array literals).
+        { type: 'noop', name: 'NULL', payload: { s: 'a"b\\c,{d}', t: ' NULL ', u: 'é☃' } },
+        { type: 'noop', name: '"{,}\\"', idempotencyKey: 'NULL' },
       ]);
       expect(res.statusCode).toBe(202);
       for (const item of res.json<{ results: BatchItem[] }>().results) {
@@ -455,6 +458,41 @@ describe('submitting jobs (CONTRACT §5)', () => {
       expect(results.every((item, i) => item.index === i && 'job' in item)).toBe(true);
       const ids = results.map((item) => ('job' in item ? item.job.id : ''));
       expect(await countJobs('id = ANY($1::uuid[])', [ids])).toBe(1000);
+    });
+
+    // A full batch goes in as several statements (JobsService.insertMany): still one transaction,
+    // and idempotency keys hold across its statements.
+    it('resolves an idempotency key repeated across the statements of one batch', async () => {
+      const caller = await newUser(t.app, admin);
+      const key = `x-${randomUUID()}`;
+      const items: object[] = Array.from({ length: 900 }, (_, i) => ({ type: 'noop', payload: { i } }));
+      items[10] = { type: 'noop', payload: { same: true }, idempotencyKey: key };
+      items[600] = { type: 'noop', payload: { same: true }, idempotencyKey: key };
+      items[800] = { type: 'noop', payload: { same: false }, idempotencyKey: key };
+      const res = await postBatch(caller, items);
+      expect(res.statusCode).toBe(202);
+      const { results } = res.json<{ results: BatchItem[] }>();
+      const first = results[10];
+      if (!('job' in first)) throw new Error('item 10 refused');
+      expect(results[600]).toEqual({ index: 600, job: first.job });
+      expect(results[800]).toMatchObject({ error: { status: 409, code: 'JOBS.IDEMPOTENCY_CONFLICT' } });
+      expect(await countJobs('owner_id = $1', [caller.id])).toBe(898);
+    });
+
+    it('stores nothing of a batch whose last statement fails', async () => {
+      const caller = await newUser(t.app, admin);
+      // A constraint only item 650 breaks: the statements before its own went in, and the
+      // transaction must take them back with it.
+      const items = Array.from({ length: 700 }, () => ({ type: 'noop' }));
+      await query('ALTER TABLE jobs ADD CONSTRAINT "CHK_test_batch" CHECK (priority <> 3) NOT VALID');
+      try {
+        (items[650] as { priority?: number }).priority = 3;
+        const res = await postBatch(caller, items);
+        expect(res.statusCode).toBe(500);
+        expect(await countJobs('owner_id = $1', [caller.id])).toBe(0);
+      } finally {
+        await query('ALTER TABLE jobs DROP CONSTRAINT "CHK_test_batch"');
+      }
     });
   });
 

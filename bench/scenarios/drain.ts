@@ -2,9 +2,11 @@
  * (a) Drain: `--jobs` noop jobs enqueued through the bulk API with no worker running, then one
  * worker replica drains them. Drain jobs/s counts from the moment the worker is ready (jobs it
  * finished while starting up are left out of both the count and the time) until the store holds
- * no unfinished job.
+ * no unfinished job. Also the CPU each job cost PostgreSQL and the worker process over the same
+ * windows (support/cpu.ts): what bounds the rates.
  */
-import { waitFor } from '../support/stats';
+import { postgresCpu, processCpuMs } from '../support/cpu';
+import { waitForCount } from '../support/stats';
 import type { Scenario } from './scenario';
 
 export const drain: Scenario = {
@@ -14,22 +16,36 @@ export const drain: Scenario = {
     const session = await system.open(options);
     try {
       await session.prepareEnqueue();
+      let database = postgresCpu();
       const t0 = performance.now();
       await session.enqueue(options.jobs);
       const enqueueSeconds = (performance.now() - t0) / 1000;
+      const enqueueDatabaseMs = database.stop();
       await session.startWorker();
       const start = performance.now();
       const before = await session.processed();
-      await waitFor(
-        async () => (await session.processed()) >= options.jobs && (await session.settled()),
+      const worker = session.workerPid();
+      const workerMs = processCpuMs(worker);
+      database = postgresCpu();
+      await waitForCount(
         () => session.processed(),
-        { what: 'drain progress' },
+        options.jobs,
+        () => session.settled(),
+        {
+          what: 'drain progress',
+        },
       );
       const drainSeconds = (performance.now() - start) / 1000;
+      const drained = options.jobs - before;
+      const perJob = (ms: number, jobs: number) => (ms * 1000) / jobs;
       return {
         'enqueue jobs/s': options.jobs / enqueueSeconds,
         // Too few jobs left after start-up to time (tiny --jobs): no number rather than a wrong one.
-        'drain jobs/s': before < options.jobs ? (options.jobs - before) / drainSeconds : Number.NaN,
+        'drain jobs/s': before < options.jobs ? drained / drainSeconds : Number.NaN,
+        'enqueue PostgreSQL CPU µs/job': perJob(enqueueDatabaseMs, options.jobs),
+        'drain PostgreSQL CPU µs/job': before < options.jobs ? perJob(database.stop(), drained) : Number.NaN,
+        'drain worker CPU µs/job':
+          before < options.jobs ? perJob(processCpuMs(worker) - workerMs, drained) : Number.NaN,
       };
     } finally {
       await session.close();

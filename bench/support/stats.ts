@@ -42,3 +42,24 @@ export async function waitFor(
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Polls `count` until it reaches `target` and `settled` agrees, failing if it stalls. Ours counts
+ * by scraping /metrics, whose jobs_in_state gauge counts the queued rows in PostgreSQL (~12 ms at
+ * 100,000 queued), while the peers count in process for free; so it polls slowly until the end is
+ * near (few rows left, a cheap count), then every `intervalMs`. Returns the last count.
+ */
+export async function waitForCount(
+  count: () => Promise<number>,
+  target: number,
+  settled: () => Promise<boolean>,
+  { intervalMs = 20, farIntervalMs = 200, what = 'progress' } = {},
+): Promise<number> {
+  const observe = stallGuard(what);
+  for (;;) {
+    const done = await count();
+    if (done >= target && (await settled())) return done;
+    observe(done);
+    await sleep(done < 0.9 * target ? farIntervalMs : intervalMs);
+  }
+}

@@ -21,6 +21,7 @@ import { LeaseKeeper } from './lease-keeper';
 
 const TICK_MS = 1000;
 const FLUSH_LIMIT_MS = 5000;
+const RECHECK_MS = 250;
 
 /** A free slot held for a job a submit is inserting already claimed (JobEngine.reserveSlot). */
 export interface SlotReservation {
@@ -58,6 +59,14 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly unwritten = new Map<string, { id: string; leaseToken: string }>();
   private claiming = false;
   private wakeAgain = false;
+  /**
+   * When the last claim found fewer ready jobs than it had room for, with no wake-up (NOTIFY, a
+   * local submit, the poll, a timer) since; 0 otherwise. Ended attempts then look again at most
+   * every RECHECK_MS instead of twice per job each, which is what an idle worker spent most of its
+   * store round trips on. They still look: a delayed job falling due sends no signal.
+   */
+  private drainedAt = 0;
+  private recheck?: NodeJS.Timeout;
   private started = false;
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
@@ -121,11 +130,22 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   /** Looks for ready jobs now (coalesced: one claim loop at a time). */
   wake(): void {
     if (!this.started || this.stopping) return;
+    this.drainedAt = 0;
     if (this.claiming) {
       this.wakeAgain = true;
       return;
     }
     void this.fill();
+  }
+
+  /** Room freed by an ended attempt: claims more, or soon if the queue was just found empty. */
+  private refill(): void {
+    const wait = this.drainedAt + RECHECK_MS - Date.now();
+    if (wait <= 0) return this.wake();
+    this.recheck ??= setTimeout(() => {
+      this.recheck = undefined;
+      this.wake();
+    }, wait);
   }
 
   private async fill(): Promise<void> {
@@ -152,6 +172,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         // A full batch suggests more is ready. Otherwise only a wake-up that arrived during the
         // claim (a job committed after its snapshot) is worth another look.
         if (jobs.length === room) this.wakeAgain = true;
+        else if (!this.wakeAgain) this.drainedAt = Date.now();
       } while (this.wakeAgain && !this.stopping);
     } catch (error) {
       this.warnStore('Claiming jobs failed', error);
@@ -248,7 +269,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       this.record(job, attempt, end);
       this.waiters.changed();
       this.dispatch();
-      if (this.buffer.length < this.config.concurrency) this.wake();
+      if (this.buffer.length < this.config.concurrency) this.refill();
     });
   }
 
@@ -265,7 +286,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     this.unwritten.set(key, { id: job.id, leaseToken: job.leaseToken });
     void this.writer.add(end).then((move) => {
       this.unwritten.delete(key);
-      this.wake();
+      this.refill();
       if (!move) {
         this.metrics.staleWrite('finish');
         this.logger.warn({ jobId: job.id, leaseToken: job.leaseToken }, 'Stale write refused (fenced)');
@@ -303,6 +324,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
+    clearTimeout(this.recheck);
     await this.waiters.until(() => !this.claiming && this.reserved === 0);
     const buffered = this.buffer;
     this.buffer = [];

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { DataSource, type EntityManager } from 'typeorm';
 import { decodeCursor, DomainError, type Page, RequestValidationError, toPage } from '@lib/common';
 import { jobsConfig } from '@lib/config';
-import { keysetPage, PreparedStatement } from '@lib/database';
+import { type ArrayElement, arrayLiteral, keysetPage, PreparedStatement } from '@lib/database';
 import { type AuditEntry, AuditService } from '../audit/audit.service';
 import { JobAttempt } from './job-attempt.entity';
 import { cancelAction, canTransition, type JobAction } from './job-lifecycle';
@@ -39,11 +40,16 @@ const JOB_BY_ID = new PreparedStatement<JobRow>(
   `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`,
 );
 
+/** Rows per statement of a batch insert (insertMany): four statements for a full batch of 1,000. */
+const INSERT_CHUNK = 250;
+
 export type BatchOutcome = { index: number; job: JobDto } | { index: number; error: DomainError };
 
 /** The job use cases of CONTRACT §5; every mutation commits with its audit row. */
 @Injectable()
 export class JobsService {
+  private readonly submitStatements = new Map<string, PreparedStatement<JobRow>>();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly submission: JobSubmission,
@@ -239,42 +245,73 @@ export class JobsService {
     const insert = insertStatement([job], { slot });
     const audit = this.audit.insertStatement(createdEntry([job]), insert.params.length + 1);
     const notify = this.signals.readyExpression();
-    const [row] = await this.dataSource.query<JobRow[]>(
-      `WITH j AS (${insert.sql}), a AS (${audit.sql} WHERE EXISTS (SELECT 1 FROM j))
-       SELECT j.*${notify ? `, CASE WHEN j.status = 'queued' THEN ${notify} END AS notified` : ''} FROM j`,
-      [...insert.params, ...audit.params],
-    );
+    const sql = `WITH j AS (${insert.sql}), a AS (${audit.sql} WHERE EXISTS (SELECT 1 FROM j))
+       SELECT j.*${notify ? `, CASE WHEN j.status = 'queued' THEN ${notify} END AS notified` : ''} FROM j`;
+    const [row] = await this.submitStatement(sql).rows(this.dataSource, [...insert.params, ...audit.params]);
     if (row) return { inserted: new Map([[row.id, row]]), existing: new Map() };
     const found = await findByKeys(this.dataSource.manager, job.ownerId, [job.idempotencyKey as string]);
     return { inserted: new Map(), existing: new Map(found.map((r) => [r.idempotencyKey, r])) };
   }
 
   /**
-   * A batch in one transaction with one audit row listing the ids that went in. The statement
-   * answers only which ids went in and the transaction's now(): the rest of each row is what was
-   * sent plus the column defaults (insertedJobRow), which spares PostgreSQL formatting, and the
-   * driver parsing, 24 columns of every row.
+   * The submit statement as a named prepared statement: its text is one of two (with or without
+   * a slot), and parsing and planning it on every submit took ~0.6 of PostgreSQL's ~0.8 ms.
+   */
+  private submitStatement(sql: string): PreparedStatement<JobRow> {
+    let statement = this.submitStatements.get(sql);
+    if (!statement) {
+      const name = `jobs_submit_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+      statement = new PreparedStatement<JobRow>(name, sql);
+      this.submitStatements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * A batch in one transaction with one audit row listing the ids that went in. The rows go in
+   * INSERT_CHUNK at a time, pipelined: the next statement is built, its arrays already text, and
+   * queued on the connection while PostgreSQL runs the one before, and the answer rows of a chunk
+   * are made while the next one runs, so the two processes work side by side instead of in turn.
+   * Each statement answers only which ids went in and the transaction's now(): the rest of each row
+   * is what was sent plus the column defaults (insertedJobRow), which spares PostgreSQL
+   * formatting, and the driver parsing, 24 columns of every row.
    */
   private async insertMany(jobs: NewJob[]): Promise<Inserted> {
     return this.dataSource.transaction(async (em) => {
-      const insert = insertStatement(jobs, { returning: 'id' });
-      // The ids as one comma-separated text: the driver's array parser walked it char by char.
-      const [{ now, ids }] = await em.query<{ now: Date; ids: string | null }[]>(
-        `WITH j AS (${insert.sql}) SELECT now()::timestamptz(3) AS now, string_agg(id::text, ',') AS ids FROM j`,
-        insert.params,
-      );
-      const went = new Set(ids?.split(','));
-      const rows = jobs.filter((job) => went.has(job.id)).map((job) => insertedJobRow(job, now));
-      const taken = jobs.filter((job) => !went.has(job.id)).map((job) => job.idempotencyKey as string);
+      const inserted = new Map<string, JobRow>();
+      const taken: string[] = [];
+      const run = async (part: NewJob[]) => {
+        const insert = insertStatement(part, { returning: 'id' });
+        // The ids as one comma-separated text: the driver's array parser walked it char by char.
+        const [answer] = await em.query<{ now: Date; ids: string | null }[]>(
+          `WITH j AS (${insert.sql}) SELECT now()::timestamptz(3) AS now, string_agg(id::text, ',') AS ids FROM j`,
+          insert.params,
+        );
+        return { part, ...answer };
+      };
+      let next = run(jobs.slice(0, INSERT_CHUNK));
+      for (let start = 0; start < jobs.length; start += INSERT_CHUNK) {
+        const current = next;
+        if (start + INSERT_CHUNK < jobs.length) {
+          // Let the current statement reach the connection before building the next one.
+          await new Promise((resolve) => setImmediate(resolve));
+          next = run(jobs.slice(start + INSERT_CHUNK, start + 2 * INSERT_CHUNK));
+          // If `current` fails, the transaction fails with its error; this one only follows.
+          next.catch(() => undefined);
+        }
+        const { part, now, ids } = await current;
+        const went = new Set(ids?.split(','));
+        for (const job of part) {
+          if (went.has(job.id)) inserted.set(job.id, insertedJobRow(job, now));
+          else taken.push(job.idempotencyKey as string);
+        }
+      }
       const found = taken.length > 0 ? await findByKeys(em, jobs[0].ownerId, taken) : [];
-      if (rows.length > 0) {
-        await this.audit.record(createdEntry(rows), em);
+      if (inserted.size > 0) {
+        await this.audit.record(createdEntry([...inserted.values()]), em);
         await this.signals.publishReady(em);
       }
-      return {
-        inserted: new Map(rows.map((row) => [row.id, row])),
-        existing: new Map(found.map((row) => [row.idempotencyKey, row])),
-      };
+      return { inserted, existing: new Map(found.map((row) => [row.idempotencyKey, row])) };
     });
   }
 
@@ -363,7 +400,16 @@ function insertStatement(
   jobs: NewJob[],
   { slot = null, returning = JOB_COLUMNS }: { slot?: SlotReservation | null; returning?: string } = {},
 ): { sql: string; params: unknown[] } {
-  const col = <K extends keyof NewJob>(key: K) => jobs.map((job) => job[key]);
+  // One job as scalars, not one-element arrays: the planner cannot see an array parameter's
+  // length, so it priced a generic plan for 10 rows and re-planned every submit (~0.45 ms).
+  const single = jobs.length === 1;
+  const col = <K extends keyof NewJob>(key: K) =>
+    single ? jobs[0][key] : arrayLiteral(jobs.map((job) => job[key] as ArrayElement));
+  const source = single
+    ? `(VALUES ($1::uuid, $2::text, $3::text, $4::smallint, $5::text, $6::int, $7::timestamptz, $8::int,
+       $9::float8, $10::float8, $11::text, $12::text))`
+    : `unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::text[], $6::int[],
+       $7::timestamptz[], $8::int[], $9::float8[], $10::float8[], $11::text[], $12::text[])`;
   const claim = slot
     ? {
         columns: ', status, attempts, lease_token, lease_expires_at, worker_id, started_at',
@@ -381,8 +427,7 @@ function insertStatement(
        backoff_base_seconds, backoff_max_seconds, idempotency_key, request_hash, owner_id${claim.columns})
      SELECT id, type, name, priority, payload::jsonb, max_attempts, COALESCE(run_at, now()),
        timeout_seconds, backoff_base, backoff_max, idempotency_key, request_hash, $13::uuid${claim.values}
-     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::text[], $6::int[],
-       $7::timestamptz[], $8::int[], $9::float8[], $10::float8[], $11::text[], $12::text[])
+     FROM ${source}
        AS v(id, type, name, priority, payload, max_attempts, run_at, timeout_seconds, backoff_base,
          backoff_max, idempotency_key, request_hash)${claim.from}
      ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING

@@ -9,3 +9,4 @@ export * from './rejected-statement';
 export * from './in-turn';
 export * from './pglite-template';
 export * from './prepared-statement';
+export * from './array-literal';
