@@ -2,6 +2,9 @@
  * The local ceiling for the API scenario: bare Fastify and a pg Pool (the service's pool size)
  * answering GET /v1/jobs/:id from the same row of the same database, with no auth, validation,
  * mapping or hooks. Runs as a child process (plain node, see child.ts), like the service.
+ * POST /v1/jobs is the floor of the pickup scenario: one row into the same jobs table, committed
+ * (durably, as PostgreSQL does by default) before the answer, which is the least a service can
+ * do between a submit arriving and a handler it starts on the insert's result.
  */
 import Fastify from 'fastify';
 import { Pool } from 'pg';
@@ -14,6 +17,16 @@ async function main(): Promise<void> {
     const { rows } = await pool.query('SELECT * FROM jobs WHERE id = $1', [req.params.id]);
     if (rows.length === 0) return reply.code(404).send({ status: 404 });
     return rows[0];
+  });
+  const owner = (await pool.query<{ id: string }>('SELECT id FROM users LIMIT 1')).rows[0]?.id;
+  app.post<{ Body: { type: string; payload: unknown } }>('/v1/jobs', async (req, reply) => {
+    const { rows } = await pool.query(
+      `INSERT INTO jobs (type, payload, max_attempts, timeout_seconds, backoff_base_seconds,
+         backoff_max_seconds, owner_id)
+       VALUES ($1, $2, 3, 60, 1, 60, $3) RETURNING *`,
+      [req.body.type, JSON.stringify(req.body.payload ?? {}), owner],
+    );
+    return reply.code(202).send(rows[0]);
   });
   const channel = childChannel(async () => {
     await app.close();
