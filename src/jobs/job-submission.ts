@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { canonicalJson, type FieldError, validateAs } from '@lib/common';
+import { timeOrderedUuid } from '@lib/database';
 import { DEFAULT_BACKOFF } from './backoff';
 import { JobHandlerRegistry } from './job-handler-registry';
 import { CreateJobDto } from './jobs.dto';
@@ -62,7 +63,7 @@ export class JobSubmission {
     if (errors.length > 0) throw new InvalidJobError(errors);
     const idempotencyKey = headerKey ?? dto.idempotencyKey ?? null;
     return {
-      id: randomUUID(),
+      id: timeOrderedUuid(),
       type: type.type,
       name: dto.name ?? null,
       priority: dto.priority ?? 5,

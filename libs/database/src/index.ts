@@ -10,3 +10,4 @@ export * from './in-turn';
 export * from './pglite-template';
 export * from './prepared-statement';
 export * from './array-literal';
+export * from './time-ordered-uuid';
