@@ -5,7 +5,7 @@
  * no unfinished job. Also the CPU each job cost PostgreSQL and the worker process over the same
  * windows (support/cpu.ts): what bounds the rates.
  */
-import { postgresCpu, processCpuMs } from '../support/cpu';
+import { postgresCpu, processCpuMs, walWritten } from '../support/cpu';
 import { waitForCount } from '../support/stats';
 import type { Scenario } from './scenario';
 
@@ -17,16 +17,19 @@ export const drain: Scenario = {
     try {
       await session.prepareEnqueue();
       let database = postgresCpu();
+      let wal = await walWritten(options.databaseUrl);
       const t0 = performance.now();
       await session.enqueue(options.jobs);
       const enqueueSeconds = (performance.now() - t0) / 1000;
       const enqueueDatabaseMs = database.stop();
+      const enqueueWal = await wal.stop();
       await session.startWorker();
       const start = performance.now();
       const before = await session.processed();
       const worker = session.workerPid();
       const workerMs = processCpuMs(worker);
       database = postgresCpu();
+      wal = await walWritten(options.databaseUrl);
       await waitForCount(
         () => session.processed(),
         options.jobs,
@@ -37,6 +40,7 @@ export const drain: Scenario = {
       );
       const drainSeconds = (performance.now() - start) / 1000;
       const drained = options.jobs - before;
+      const drainWal = await wal.stop();
       const perJob = (ms: number, jobs: number) => (ms * 1000) / jobs;
       return {
         'enqueue jobs/s': options.jobs / enqueueSeconds,
@@ -44,6 +48,8 @@ export const drain: Scenario = {
         'drain jobs/s': before < options.jobs ? drained / drainSeconds : Number.NaN,
         'enqueue PostgreSQL CPU µs/job': perJob(enqueueDatabaseMs, options.jobs),
         'drain PostgreSQL CPU µs/job': before < options.jobs ? perJob(database.stop(), drained) : Number.NaN,
+        'enqueue WAL bytes/job': enqueueWal / options.jobs,
+        'drain WAL bytes/job': before < options.jobs ? drainWal / drained : Number.NaN,
         'drain worker CPU µs/job':
           before < options.jobs ? perJob(processCpuMs(worker) - workerMs, drained) : Number.NaN,
       };

@@ -4,6 +4,7 @@
  * than the peers' cannot be drained faster than the cores allow, however fast the worker is.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { withClient } from './database';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
@@ -49,6 +50,33 @@ export function postgresCpu(): { stop(): number } {
       let total = 0;
       for (const [pid, ms] of after) if (Number.isFinite(ms)) total += ms - (before.get(pid) ?? 0);
       return total;
+    },
+  };
+}
+
+/**
+ * Counts the WAL the PostgreSQL server at `url` writes until stop(), in bytes: every row version
+ * and index entry a workload writes, whichever database it is in (the bench runs alone). NaN
+ * without a server (the embedded store).
+ */
+export async function walWritten(url: string | undefined): Promise<{ stop(): Promise<number> }> {
+  if (!url) return { stop: () => Promise.resolve(Number.NaN) };
+  const lsn = () =>
+    withClient(url, async (client) => {
+      const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      return rows[0].lsn;
+    });
+  const start = await lsn();
+  return {
+    stop: async () => {
+      const end = await lsn();
+      return withClient(url, async (client) => {
+        const { rows } = await client.query<{ bytes: string }>(
+          'SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS bytes',
+          [end, start],
+        );
+        return Number(rows[0].bytes);
+      });
     },
   };
 }
