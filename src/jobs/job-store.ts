@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { storableJson, storableText } from '@lib/common';
+import { type ArrayElement, arrayLiteral } from '@lib/database';
 import { compareClaimOrder } from './claim-order';
 import type { AttemptOutcome, JobStatus } from './job-lifecycle';
 
@@ -95,7 +96,10 @@ export class JobStore {
    */
   async finish(ends: AttemptEnd[]): Promise<JobMove[]> {
     if (ends.length === 0) return [];
-    const col = <K extends keyof AttemptEnd>(key: K) => ends.map((end) => end[key] ?? null);
+    // Array literals built here, not by the driver: its local-time date formatting took a tenth
+    // of the worker's CPU on a drain of noop jobs.
+    const col = <K extends keyof AttemptEnd>(key: K) =>
+      arrayLiteral(ends.map((end) => (end[key] ?? null) as ArrayElement));
     return this.rows<JobMove>(
       `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
@@ -136,13 +140,17 @@ export class JobStore {
         col('leaseToken'),
         col('status'),
         col('outcome'),
-        ends.map((end) => (end.resultJson === undefined ? null : storableJson(end.resultJson))),
+        arrayLiteral(ends.map((end) => (end.resultJson === undefined ? null : storableJson(end.resultJson)))),
         col('errorCode'),
-        ends.map((end) => (end.errorMessage === undefined ? null : storableText(end.errorMessage))),
+        arrayLiteral(
+          ends.map((end) => (end.errorMessage === undefined ? null : storableText(end.errorMessage))),
+        ),
         col('runAt'),
-        ends.map((end) => (end.unspend ? 1 : 0)),
+        arrayLiteral(ends.map((end) => (end.unspend ? 1 : 0))),
         col('progress'),
-        ends.map((end) => (end.progressMessage == null ? null : storableText(end.progressMessage))),
+        arrayLiteral(
+          ends.map((end) => (end.progressMessage == null ? null : storableText(end.progressMessage))),
+        ),
         col('startedAt'),
         col('finishedAt'),
       ],

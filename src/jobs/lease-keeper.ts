@@ -81,7 +81,7 @@ export class LeaseKeeper {
       this.unconfirmed = false;
       for (const attempt of attempts) {
         const cancelRequested = held.get(`${attempt.job.id}/${attempt.job.leaseToken}`);
-        if (cancelRequested === undefined && !attempt.controller.signal.aborted) {
+        if (cancelRequested === undefined && !attempt.reason) {
           this.metrics.staleWrite('heartbeat');
           attempt.abort('leaseLost');
         } else if (cancelRequested) attempt.abort('cancel');
