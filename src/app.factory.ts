@@ -75,7 +75,16 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
     if (shutdown.isShuttingDown) void reply.header('connection', 'close');
     done();
   });
-  if (cfg.corsOrigins.length > 0) app.enableCors({ origin: cfg.corsOrigins, credentials: false });
+  // @fastify/cors allows only GET, HEAD and POST unless told, and exposes no header to scripts:
+  // a browser client could not PATCH its profile or DELETE a job, nor read a 202's Location.
+  if (cfg.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: cfg.corsOrigins,
+      credentials: false,
+      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+      exposedHeaders: ['Location', 'Retry-After', REQUEST_ID_HEADER],
+    });
+  }
   app.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' });
   setupOpenApi(app, process.env.npm_package_version ?? '0.1.0');
   return app;

@@ -209,6 +209,27 @@ describe('CORS_ORIGINS', () => {
       });
       expect(preflight.statusCode).toBeLessThan(300);
       expect(preflight.headers['access-control-allow-origin']).toBe('https://ops.example');
+      // What a browser client of this API sends: every method it has, with a bearer token.
+      const patch = await t.app.inject({
+        method: 'OPTIONS',
+        url: '/v1/users/me',
+        headers: {
+          origin: 'https://app.example',
+          'access-control-request-method': 'PATCH',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      });
+      const allowed = String(patch.headers['access-control-allow-methods']).split(/,\s*/);
+      expect(allowed).toEqual(expect.arrayContaining(['GET', 'POST', 'PATCH', 'DELETE']));
+      expect(String(patch.headers['access-control-allow-headers']).toLowerCase()).toContain('authorization');
+      // A script may read what the answers carry for it: a 202's Location, the request id.
+      const live = await t.app.inject({
+        method: 'GET',
+        url: '/health/live',
+        headers: { origin: 'https://app.example' },
+      });
+      const exposed = String(live.headers['access-control-expose-headers']).toLowerCase();
+      for (const header of ['location', 'retry-after', 'x-request-id']) expect(exposed).toContain(header);
       const other = await t.app.inject({
         method: 'GET',
         url: '/health/live',
