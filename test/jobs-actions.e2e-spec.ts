@@ -70,7 +70,9 @@ describe('job reads and actions (CONTRACT §5)', () => {
 
       const unknown = await call('GET', `/v1/jobs/${randomUUID()}`, user);
       expectProblem(unknown, 404, 'JOBS.NOT_FOUND');
-      expectProblem(await call('GET', '/v1/jobs/not-a-uuid', user), 400);
+      const malformed = await call('GET', '/v1/jobs/not-a-uuid', user);
+      expectProblem(malformed, 400, 'REQUEST.VALIDATION_FAILED');
+      expect(malformed.json()).toMatchObject({ errors: [{ field: 'id', message: expect.any(String) }] });
     });
 
     it('GET /:id/result → {jobId, result} once succeeded', async () => {

@@ -209,10 +209,13 @@ describe('users, API keys and roles (CONTRACT §4)', () => {
         (await t.app.inject({ method: 'GET', url: `/v1/admin/users/${user.id}`, headers: admin.headers }))
           .statusCode,
       ).toBe(404);
-      expect(
-        (await t.app.inject({ method: 'GET', url: '/v1/admin/users/not-a-uuid', headers: admin.headers }))
-          .statusCode,
-      ).toBe(400);
+      const malformed = await t.app.inject({
+        method: 'GET',
+        url: '/v1/admin/users/not-a-uuid',
+        headers: admin.headers,
+      });
+      expect(malformed.statusCode).toBe(400);
+      expect(malformed.json()).toMatchObject({ errors: [{ field: 'id', message: expect.any(String) }] });
     });
 
     it('paginates the user list newest first without duplicates', async () => {

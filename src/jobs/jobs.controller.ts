@@ -1,16 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  Headers,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -29,6 +17,7 @@ import {
   RequestContext,
   RequestValidationError,
   toProblem,
+  uuidParam,
 } from '@lib/common';
 import { STATUS_BY_CODE } from '../app.errors';
 import {
@@ -115,7 +104,7 @@ export class JobsController {
   @Get(':id')
   @ApiOkResponse({ type: JobDto })
   @ApiNotFoundResponse({ description: 'No such job, or not yours.' })
-  get(@CurrentPrincipal() caller: Principal, @Param('id', new ParseUUIDPipe()) id: string): Promise<JobDto> {
+  get(@CurrentPrincipal() caller: Principal, @Param('id', uuidParam()) id: string): Promise<JobDto> {
     return this.jobs.get(caller, id);
   }
 
@@ -123,10 +112,7 @@ export class JobsController {
   @ApiOkResponse({ type: JobResultDto })
   @ApiNotFoundResponse({ description: 'No such job, or not yours.' })
   @ApiConflictResponse({ description: 'The job has not succeeded (yet).' })
-  result(
-    @CurrentPrincipal() caller: Principal,
-    @Param('id', new ParseUUIDPipe()) id: string,
-  ): Promise<JobResultDto> {
+  result(@CurrentPrincipal() caller: Principal, @Param('id', uuidParam()) id: string): Promise<JobResultDto> {
     return this.jobs.result(caller, id);
   }
 
@@ -136,7 +122,7 @@ export class JobsController {
   @ApiNotFoundResponse({ description: 'No such job, or not yours.' })
   attempts(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', uuidParam()) id: string,
   ): Promise<JobAttemptListDto> {
     return this.jobs.attempts(caller, id);
   }
@@ -153,7 +139,7 @@ export class JobsController {
   @ApiConflictResponse({ description: 'The job already finished.' })
   async cancel(
     @CurrentPrincipal() caller: Principal,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', uuidParam()) id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobDto> {
     const { job, accepted } = await this.jobs.cancel(caller, id);
@@ -167,10 +153,7 @@ export class JobsController {
   @ApiAcceptedResponse({ type: JobDto })
   @ApiNotFoundResponse({ description: 'No such job, or not yours.' })
   @ApiConflictResponse({ description: 'Only failed or cancelled jobs can be retried.' })
-  retry(
-    @CurrentPrincipal() caller: Principal,
-    @Param('id', new ParseUUIDPipe()) id: string,
-  ): Promise<JobDto> {
+  retry(@CurrentPrincipal() caller: Principal, @Param('id', uuidParam()) id: string): Promise<JobDto> {
     return this.jobs.retry(caller, id);
   }
 
@@ -179,7 +162,7 @@ export class JobsController {
   @ApiNoContentResponse({ description: 'Deleted, with its attempt history.' })
   @ApiNotFoundResponse({ description: 'No such job, or not yours.' })
   @ApiConflictResponse({ description: 'The job is running; cancel it first.' })
-  remove(@CurrentPrincipal() caller: Principal, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+  remove(@CurrentPrincipal() caller: Principal, @Param('id', uuidParam()) id: string): Promise<void> {
     return this.jobs.remove(caller, id);
   }
 }

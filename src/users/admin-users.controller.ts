@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -18,7 +7,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { AdminApi } from '@lib/common';
+import { AdminApi, uuidParam } from '@lib/common';
 import { AdminUpdateUserDto, CreateUserDto, UserDto, UserListQueryDto, UserPageDto } from './users.dto';
 import { UsersService } from './users.service';
 
@@ -45,7 +34,7 @@ export class AdminUsersController {
   @Get(':id')
   @ApiOkResponse({ type: UserDto })
   @ApiNotFoundResponse({ description: 'No such user.' })
-  get(@Param('id', new ParseUUIDPipe()) id: string): Promise<UserDto> {
+  get(@Param('id', uuidParam()) id: string): Promise<UserDto> {
     return this.users.get(id);
   }
 
@@ -53,7 +42,7 @@ export class AdminUsersController {
   @Patch(':id')
   @ApiOkResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'Would leave no active admin.' })
-  update(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: AdminUpdateUserDto): Promise<UserDto> {
+  update(@Param('id', uuidParam()) id: string, @Body() body: AdminUpdateUserDto): Promise<UserDto> {
     return this.users.updateProfile(id, body);
   }
 
@@ -61,7 +50,7 @@ export class AdminUsersController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiConflictResponse({ description: 'Would leave no active admin.' })
-  remove(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+  remove(@Param('id', uuidParam()) id: string): Promise<void> {
     return this.users.remove(id);
   }
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -6,7 +6,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { AuthenticatedApi, CurrentPrincipal, type Principal } from '@lib/common';
+import { AuthenticatedApi, CurrentPrincipal, type Principal, uuidParam } from '@lib/common';
 import { ApiKeysService } from './api-keys.service';
 import {
   ApiKeyListDto,
@@ -68,10 +68,7 @@ export class MeController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked.' })
   @ApiNotFoundResponse({ description: 'No such key of yours.' })
-  revokeApiKey(
-    @CurrentPrincipal() me: Principal,
-    @Param('id', new ParseUUIDPipe()) id: string,
-  ): Promise<void> {
+  revokeApiKey(@CurrentPrincipal() me: Principal, @Param('id', uuidParam()) id: string): Promise<void> {
     return this.apiKeys.revoke(me.userId, id);
   }
 }

@@ -24,3 +24,4 @@ export * from './http/query-boolean';
 export * from './canonical-json';
 export * from './lifecycle/periodic-task';
 export * from './lifecycle/condition-waiter';
+export * from './http/uuid-param';
