@@ -16,7 +16,7 @@ export const drain: Scenario = {
     const session = await system.open(options);
     try {
       await session.prepareEnqueue();
-      let database = postgresCpu();
+      let database = postgresCpu(options.databaseUrl);
       let wal = await walWritten(options.databaseUrl);
       const t0 = performance.now();
       await session.enqueue(options.jobs);
@@ -28,7 +28,7 @@ export const drain: Scenario = {
       const before = await session.processed();
       const worker = session.workerPid();
       const workerMs = processCpuMs(worker);
-      database = postgresCpu();
+      database = postgresCpu(options.databaseUrl);
       wal = await walWritten(options.databaseUrl);
       await waitForCount(
         () => session.processed(),

@@ -37,11 +37,12 @@ function postgresProcesses(): Map<number, number> {
 
 /**
  * Starts counting the CPU the local PostgreSQL server spends (its backends, background writers
- * and autovacuum, including processes started meanwhile); stop() gives the ms, or NaN when no
- * PostgreSQL runs on this host (a remote DATABASE_URL, or the embedded store in the service).
- * A backend that exits before stop() takes its share with it, so this errs low.
+ * and autovacuum, including processes started meanwhile); stop() gives the ms, or NaN without a
+ * `url` (the embedded store, inside the service) or when no PostgreSQL runs on this host (a
+ * remote one). A backend that exits before stop() takes its share with it, so this errs low.
  */
-export function postgresCpu(): { stop(): number } {
+export function postgresCpu(url: string | undefined): { stop(): number } {
+  if (!url) return { stop: () => Number.NaN };
   const before = postgresProcesses();
   return {
     stop() {
