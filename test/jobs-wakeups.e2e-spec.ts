@@ -33,6 +33,16 @@ describe('wake-ups reach the worker without polling (CONTRACT §2, §5)', () => 
     expect((await waitForJob(api.app, user, job.id, undefined, 10_000)).status).toBe('succeeded');
   });
 
+  // After a job ends, a worker that found the queue empty stops looking after each job (it looks
+  // again only within 250 ms); the next job's wake-up must still reach it.
+  it('so does the next job, submitted after the worker found the queue empty again', async () => {
+    const first = await submitJob(api.app, user, { type: 'noop' });
+    await waitForJob(api.app, user, first.id, undefined, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const next = await submitJob(api.app, user, { type: 'noop' });
+    expect((await waitForJob(api.app, user, next.id, undefined, 10_000)).status).toBe('succeeded');
+  });
+
   it('a cancel reaches the running handler without waiting for a heartbeat', async () => {
     const job = await submitJob(api.app, user, { type: 'sleep', payload: { ms: 120_000 } });
     await waitForJob(api.app, user, job.id, (j) => j.status === 'running', 10_000);

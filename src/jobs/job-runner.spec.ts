@@ -1,0 +1,107 @@
+import type { Logger } from '@nestjs/common';
+import type { JobContext } from './job-handler';
+import type { JobType } from './job-handler-registry';
+import { runAttempt, RunningAttempt } from './job-runner';
+import type { ClaimedJob } from './job-store';
+
+const job: ClaimedJob = {
+  id: '019ae3a1-7c2e-7b3d-9f4a-0123456789ab',
+  type: 't',
+  name: null,
+  ownerId: 'o',
+  priority: 5,
+  payload: {},
+  attempts: 1,
+  maxAttempts: 3,
+  timeoutSeconds: 0.05,
+  backoffBaseSeconds: 1,
+  backoffMaxSeconds: 60,
+  leaseToken: '1',
+  runAt: new Date(),
+  createdAt: new Date(),
+};
+const logger = { warn: () => undefined } as unknown as Logger;
+
+function typeOf(handle: (context: JobContext<unknown>) => Promise<unknown>): JobType {
+  return {
+    type: 't',
+    handler: { handle },
+    options: { type: 't' },
+    defaultTimeoutSeconds: 300,
+    defaultMaxAttempts: 3,
+    payloadSchema: {},
+  };
+}
+const forever = () => new Promise<never>(() => undefined);
+
+describe('runAttempt and its abort switch', () => {
+  it('ends a handler that ignores its signal once the attempt is cancelled', async () => {
+    const attempt = new RunningAttempt(job);
+    const running = runAttempt(typeOf(forever), {}, attempt, 1024, logger);
+    attempt.abort('cancel');
+    expect(await running).toMatchObject({
+      status: 'cancelled',
+      outcome: 'cancelled',
+      errorCode: 'CANCELLED',
+    });
+  });
+
+  it('times out after timeoutSeconds', async () => {
+    const end = await runAttempt(typeOf(forever), {}, new RunningAttempt(job), 1024, logger);
+    expect(end).toMatchObject({ outcome: 'timeout', errorCode: 'TIMEOUT' });
+  });
+
+  it('drops the outcome of an attempt whose lease was lost, and puts a shut-down one back unspent', async () => {
+    const lost = new RunningAttempt({ ...job, timeoutSeconds: 60 });
+    const lostRun = runAttempt(typeOf(forever), {}, lost, 1024, logger);
+    lost.abort('leaseLost');
+    expect(await lostRun).toBeNull();
+    const drained = new RunningAttempt({ ...job, timeoutSeconds: 60 });
+    const drainedRun = runAttempt(typeOf(forever), {}, drained, 1024, logger);
+    drained.abort('shutdown');
+    expect(await drainedRun).toMatchObject({ status: 'queued', outcome: 'interrupted', unspend: true });
+  });
+
+  it('fires the signal of a handler that listens, with the reason, and keeps the first reason', async () => {
+    const attempt = new RunningAttempt({ ...job, timeoutSeconds: 60 });
+    let heard: unknown;
+    const running = runAttempt(
+      typeOf(
+        ({ signal }) =>
+          new Promise((_, reject) =>
+            signal.addEventListener('abort', () => {
+              heard = signal.reason;
+              reject(signal.reason as Error);
+            }),
+          ),
+      ),
+      {},
+      attempt,
+      1024,
+      logger,
+    );
+    attempt.abort('cancel');
+    attempt.abort('timeout');
+    expect(await running).toMatchObject({ outcome: 'cancelled' });
+    expect(heard).toMatchObject({ kind: 'cancel' });
+    expect(attempt.reason?.kind).toBe('cancel');
+  });
+
+  it('gives a handler that first reads its signal after the abort an already aborted one', () => {
+    const attempt = new RunningAttempt(job);
+    attempt.abort('shutdown');
+    expect(attempt.signal.aborted).toBe(true);
+    expect(attempt.signal.reason).toMatchObject({ kind: 'shutdown' });
+  });
+
+  it('returns what the handler resolved when nothing aborts it', async () => {
+    const end = await runAttempt(
+      typeOf(() => Promise.resolve({ ok: 1 })),
+      {},
+      new RunningAttempt(job),
+      1024,
+      logger,
+    );
+    expect(end).toMatchObject({ status: 'succeeded', outcome: 'succeeded', resultJson: '{"ok":1}' });
+  });
+});
