@@ -3,9 +3,7 @@
  * the bare Fastify + pg route reading the same row (support/bare-api.ts): req/s, p99 and
  * ours/bare. Ours only (the peers have no HTTP API); the bare route needs PostgreSQL.
  */
-import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { BenchChild } from '../support/child';
 import type { BenchOptions } from '../support/options';
 import { post } from '../support/service';
 import { OursSession } from '../systems/ours';
@@ -35,21 +33,11 @@ export const api: Scenario = {
       const { id } = (await res.json()) as { id: string };
       const ours = await load(`${url}/v1/jobs/${id}`, headers, options);
       const metrics: Metrics = { 'API req/s': ours['req/s'], 'API p99 ms': ours['p99 ms'] };
-      const databaseUrl = session.storeEnv.DATABASE_URL;
-      if (!databaseUrl) return metrics;
-      // The ceiling gets the machine to itself, as ours did.
-      await session.stopReplica();
-      const { child, port } = await BenchChild.start(join(__dirname, '..', 'support', 'bare-api.ts'), {
-        DATABASE_URL: databaseUrl,
-      });
-      try {
-        const bare = await load(`http://127.0.0.1:${port}/v1/jobs/${id}`, {}, options);
-        metrics['bare Fastify+pg req/s'] = bare['req/s'];
-        metrics['bare Fastify+pg p99 ms'] = bare['p99 ms'];
-        metrics['API ours/bare req/s ratio'] = ours['req/s'] / bare['req/s'];
-      } finally {
-        await child.stop();
-      }
+      if (!session.storeEnv.DATABASE_URL) return metrics;
+      const bare = await session.withBareApi((bareUrl) => load(`${bareUrl}/v1/jobs/${id}`, {}, options));
+      metrics['bare Fastify+pg req/s'] = bare['req/s'];
+      metrics['bare Fastify+pg p99 ms'] = bare['p99 ms'];
+      metrics['API ours/bare req/s ratio'] = ours['req/s'] / bare['req/s'];
       return metrics;
     } finally {
       await session.close();

@@ -5,8 +5,6 @@
  * on PostgreSQL also the floor: the same submits, over the same client, to a bare Fastify route
  * that only inserts the row (support/bare-api.ts), answer received.
  */
-import { join } from 'node:path';
-import { BenchChild } from '../support/child';
 import { JsonClient } from '../support/json-client';
 import type { BenchOptions } from '../support/options';
 import { percentile, sleep } from '../support/stats';
@@ -22,20 +20,16 @@ export const pickup: Scenario = {
     const session = await system.open(options);
     try {
       await session.startWorker({ trace: true });
-      const samples: number[] = [];
-      for (let i = 0; i < WARM_UP + options.pickups; i += 1) {
-        await sleep(options.pickupGapMs);
-        const ms = await session.pickup();
-        if (i >= WARM_UP) samples.push(ms);
-      }
-      samples.sort((a, b) => a - b);
+      const samples = await sequential(options, () => session.pickup());
       const metrics: Metrics = {
         'pickup p50 ms': percentile(samples, 0.5),
         'pickup p95 ms': percentile(samples, 0.95),
         'pickup p99 ms': percentile(samples, 0.99),
       };
       if (session instanceof OursSession && session.storeEnv.DATABASE_URL) {
-        Object.assign(metrics, await bareInserts(session, options));
+        const floor = await session.withBareApi((url) => bareInserts(url, options));
+        metrics['bare Fastify+pg insert p50 ms'] = percentile(floor, 0.5);
+        metrics['bare Fastify+pg insert p99 ms'] = percentile(floor, 0.99);
       }
       return metrics;
     } finally {
@@ -44,30 +38,29 @@ export const pickup: Scenario = {
   },
 };
 
-/** The floor, with the machine to itself as ours had it: the replica stops first. */
-async function bareInserts(session: OursSession, options: BenchOptions): Promise<Metrics> {
-  await session.stopReplica();
-  const { child, port } = await BenchChild.start(join(__dirname, '..', 'support', 'bare-api.ts'), {
-    DATABASE_URL: session.storeEnv.DATABASE_URL,
-  });
-  const client = new JsonClient(`http://127.0.0.1:${port}`, {});
+/** `--pickups` timings of `once`, each after the idle gap, past a few unmeasured ones; ascending. */
+async function sequential(options: BenchOptions, once: () => Promise<number>): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < WARM_UP + options.pickups; i += 1) {
+    await sleep(options.pickupGapMs);
+    const ms = await once();
+    if (i >= WARM_UP) samples.push(ms);
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+/** The floor: the same submits, answer received, from the bare route that only inserts the row. */
+async function bareInserts(url: string, options: BenchOptions): Promise<number[]> {
+  const client = new JsonClient(url, {});
+  const body = JSON.stringify({ type: 'noop', payload: {} });
   try {
-    const body = JSON.stringify({ type: 'noop', payload: {} });
-    const samples: number[] = [];
-    for (let i = 0; i < WARM_UP + options.pickups; i += 1) {
-      await sleep(options.pickupGapMs);
+    return await sequential(options, async () => {
       const t0 = performance.now();
       const res = await client.post('/v1/jobs', body);
       if (res.status !== 202) throw new Error(`bare POST /v1/jobs → ${res.status} ${res.text}`);
-      if (i >= WARM_UP) samples.push(performance.now() - t0);
-    }
-    samples.sort((a, b) => a - b);
-    return {
-      'bare Fastify+pg insert p50 ms': percentile(samples, 0.5),
-      'bare Fastify+pg insert p99 ms': percentile(samples, 0.99),
-    };
+      return performance.now() - t0;
+    });
   } finally {
     client.close();
-    await child.stop();
   }
 }

@@ -74,8 +74,8 @@ export async function measurePeak(
 /** Waits until the calibration's backlog has run, so the soak starts from an empty queue. */
 export async function drainBacklog(probe: ServiceProbe): Promise<void> {
   await waitFor(
-    async () => (await probe.jobs()).queued === 0,
     () => finished(probe),
+    async () => (await probe.jobs()).queued === 0,
     { intervalMs: 500, what: 'jobs finished while draining the calibration backlog' },
   );
 }

@@ -62,22 +62,11 @@ export function postgresCpu(url: string | undefined): { stop(): number } {
  */
 export async function walWritten(url: string | undefined): Promise<{ stop(): Promise<number> }> {
   if (!url) return { stop: () => Promise.resolve(Number.NaN) };
-  const lsn = () =>
-    withClient(url, async (client) => {
-      const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-      return rows[0].lsn;
-    });
-  const start = await lsn();
+  const query = (sql: string, params: string[] = []) =>
+    withClient(url, async (client) => (await client.query<{ v: string }>(sql, params)).rows[0].v);
+  const start = await query('SELECT pg_current_wal_lsn()::text AS v');
   return {
-    stop: async () => {
-      const end = await lsn();
-      return withClient(url, async (client) => {
-        const { rows } = await client.query<{ bytes: string }>(
-          'SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS bytes',
-          [end, start],
-        );
-        return Number(rows[0].bytes);
-      });
-    },
+    stop: async () =>
+      Number(await query('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS v', [start])),
   };
 }

@@ -30,36 +30,23 @@ export function stallGuard(what: string, stallMs = 60_000): (value: number) => v
   };
 }
 
-/** Polls `check` every `intervalMs` until it returns true, failing if `progress` stalls. */
+/**
+ * Polls `read` until `done` agrees with what it read, failing if that value stalls. The interval
+ * may depend on the last value, for a reading that is cheap only near the end (scenario (a)).
+ */
 export async function waitFor(
-  check: () => Promise<boolean>,
-  progress: () => Promise<number>,
-  { intervalMs = 20, what = 'progress' } = {},
+  read: () => Promise<number>,
+  done: (value: number) => boolean | Promise<boolean>,
+  {
+    intervalMs = 20,
+    what = 'progress',
+  }: { intervalMs?: number | ((value: number) => number); what?: string } = {},
 ): Promise<void> {
   const observe = stallGuard(what);
-  while (!(await check())) {
-    observe(await progress());
-    await sleep(intervalMs);
-  }
-}
-
-/**
- * Polls `count` until it reaches `target` and `settled` agrees, failing if it stalls. Ours counts
- * by scraping /metrics, whose jobs_in_state gauge counts the queued rows in PostgreSQL (~12 ms at
- * 100,000 queued), while the peers count in process for free; so it polls slowly until the end is
- * near (few rows left, a cheap count), then every `intervalMs`. Returns the last count.
- */
-export async function waitForCount(
-  count: () => Promise<number>,
-  target: number,
-  settled: () => Promise<boolean>,
-  { intervalMs = 20, farIntervalMs = 200, what = 'progress' } = {},
-): Promise<number> {
-  const observe = stallGuard(what);
   for (;;) {
-    const done = await count();
-    if (done >= target && (await settled())) return done;
-    observe(done);
-    await sleep(done < 0.9 * target ? farIntervalMs : intervalMs);
+    const value = await read();
+    if (await done(value)) return;
+    observe(value);
+    await sleep(typeof intervalMs === 'number' ? intervalMs : intervalMs(value));
   }
 }

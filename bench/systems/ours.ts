@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BenchChild } from '../support/child';
 import { createDatabase } from '../support/database';
 import { JsonClient } from '../support/json-client';
 import { PickupTarget } from '../support/pickup-target';
@@ -110,6 +111,25 @@ export class OursSession implements Session {
     const res = await this.client.post('/v1/jobs', body);
     if (res.status !== 202) throw new Error(`POST /v1/jobs → ${res.status} ${res.text}`);
     return (await arrival) - t0;
+  }
+
+  /**
+   * Runs `use` against the bare Fastify + pg routes on this session's database (support/bare-api.ts,
+   * the local ceiling and floor), the replica stopped first so that they get the machine to
+   * themselves as ours had it. PostgreSQL only.
+   */
+  async withBareApi<T>(use: (url: string) => Promise<T>): Promise<T> {
+    const databaseUrl = this.storeEnv.DATABASE_URL;
+    if (!databaseUrl) throw new Error('the bare routes need PostgreSQL (DATABASE_URL)');
+    await this.stopReplica();
+    const { child, port } = await BenchChild.start(join(__dirname, '..', 'support', 'bare-api.ts'), {
+      DATABASE_URL: databaseUrl,
+    });
+    try {
+      return await use(`http://127.0.0.1:${port}`);
+    } finally {
+      await child.stop();
+    }
   }
 
   /** Stops the running replica, keeping the store. */
