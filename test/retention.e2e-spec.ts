@@ -46,6 +46,36 @@ describe('retention: finished jobs and audit rows are pruned in batches, one rep
     expect(await t.app.get(JobRetention).prune()).toBe(0);
   });
 
+  it('finished jobs are indexed once: that index serves both the prune and the final-state counts', async () => {
+    // As autovacuum would have done on a real table: index-only scans need the visibility map.
+    await db.query('VACUUM jobs');
+    const planOf = (sql: string) =>
+      db.transaction(async (em) => {
+        // On a table this small a sequential scan would win; the question is whether the index can serve.
+        await em.query('SET LOCAL enable_seqscan = off');
+        await em.query('SET LOCAL enable_bitmapscan = off');
+        const [row] = await em.query<{ 'QUERY PLAN': unknown }[]>(`EXPLAIN (FORMAT JSON) ${sql}`);
+        return JSON.stringify(row['QUERY PLAN']);
+      });
+    const prune = await planOf(
+      `SELECT id FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled')
+         AND finished_at < now() - interval '30 days' ORDER BY finished_at LIMIT 500`,
+    );
+    expect(prune).toContain('"Index Name":"IDX_jobs_final"');
+    expect(prune).not.toContain('"Node Type":"Sort"');
+    const counts = await planOf(
+      `SELECT type, status, count(*) FROM jobs
+         WHERE status IN ('succeeded', 'failed', 'cancelled') GROUP BY type, status`,
+    );
+    expect(counts).toContain('"Node Type":"Index Only Scan"');
+    expect(counts).toContain('"Index Name":"IDX_jobs_final"');
+    const indexes = await db.query<{ indexname: string; indexdef: string }[]>(
+      "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'jobs'",
+    );
+    const overFinished = indexes.filter((index) => index.indexdef.includes("'succeeded'"));
+    expect(overFinished.map((index) => index.indexname)).toEqual(['IDX_jobs_final']);
+  });
+
   it('deletes audit rows past AUDIT_RETENTION_DAYS and counts them', async () => {
     await db.query(
       `INSERT INTO audit_logs (at, actor_type, action, resource_type, success)
