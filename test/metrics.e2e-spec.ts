@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { ProbeModule } from './support/probe.module';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -35,6 +36,26 @@ describe('/metrics (CONTRACT §7)', () => {
       );
       expect(body).not.toContain('31415926');
       expect(body).not.toContain('27182818');
+    });
+
+    it('a burst of scrapes costs the database at most two counts of live jobs, not one per scrape', async () => {
+      // Without METRICS_TOKEN anyone may scrape; each scrape needs jobs_in_state, which counts the
+      // queued and running rows.
+      const dataSource = t.app.get(DataSource);
+      const query = jest.spyOn(dataSource, 'query');
+      try {
+        const scrapes = await Promise.all(
+          Array.from({ length: 20 }, () => t.app.inject({ method: 'GET', url: '/metrics' })),
+        );
+        expect(scrapes.map((res) => res.statusCode)).toEqual(Array(20).fill(200));
+        const counts = (statuses: string) =>
+          query.mock.calls.filter(([sql]) => typeof sql === 'string' && sql.includes(statuses)).length;
+        expect(counts("status IN ('queued', 'running')")).toBeGreaterThanOrEqual(1);
+        expect(counts("status IN ('queued', 'running')")).toBeLessThanOrEqual(2);
+        expect(counts("status IN ('succeeded', 'failed', 'cancelled')")).toBeLessThanOrEqual(1);
+      } finally {
+        query.mockRestore();
+      }
     });
   });
 

@@ -1,3 +1,4 @@
+import { coalesced } from '@lib/common';
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Gauge, register } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -6,18 +7,27 @@ import { JOB_STATUSES, type JobStatus } from './job-lifecycle';
 const GAUGE = 'jobs_in_state';
 /** Final-state counts may trail by this much (CONTRACT §5 admin queues); live states never do. */
 const FINAL_COUNTS_MAX_AGE_MS = 5000;
+const LIVE_COUNTS = `SELECT type, status, count(*)::int AS count FROM jobs
+  WHERE status IN ('queued', 'running') GROUP BY type, status`;
+const FINAL_COUNTS = `SELECT type, status, count(*)::int AS count FROM jobs
+  WHERE status IN ('succeeded', 'failed', 'cancelled') GROUP BY type, status`;
 
 export type StateCounts = Map<string, Record<JobStatus, number>>;
 
 /**
  * Jobs per type and status, for jobs_in_state and the admin queue view. Queued and running
  * counts are read on every call from the partial indexes, which hold only those rows; the
- * final-state counts (the bulk of the table) are an index-only scan of IDX_jobs_final_type_status,
- * cached for 5 s and only run when someone asks, so an idle scrape target costs nothing.
+ * final-state counts (the bulk of the table) are an index-only scan of IDX_jobs_final, cached for
+ * 5 s and only run when someone asks, so an idle scrape target costs nothing.
+ *
+ * /metrics needs no credentials unless METRICS_TOKEN is set, so a flood of scrapes must not become
+ * a flood of counts: concurrent callers share one count of each kind (`coalesced`), and the
+ * database runs at most one of each at a time however many scrapes arrive.
  */
 @Injectable()
 export class JobStateCounts implements OnModuleInit, OnModuleDestroy {
-  private finals?: { at: number; rows: CountRow[] };
+  private readonly liveCounts = coalesced(() => this.count(LIVE_COUNTS));
+  private finals?: { at: number; rows: Promise<CountRow[]> };
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -43,19 +53,9 @@ export class JobStateCounts implements OnModuleInit, OnModuleDestroy {
   }
 
   async snapshot(): Promise<StateCounts> {
-    const live = await this.dataSource.query<CountRow[]>(
-      `SELECT type, status, count(*)::int AS count FROM jobs
-       WHERE status IN ('queued', 'running') GROUP BY type, status`,
-    );
-    if (!this.finals || Date.now() - this.finals.at > FINAL_COUNTS_MAX_AGE_MS) {
-      const rows = await this.dataSource.query<CountRow[]>(
-        `SELECT type, status, count(*)::int AS count FROM jobs
-         WHERE status IN ('succeeded', 'failed', 'cancelled') GROUP BY type, status`,
-      );
-      this.finals = { at: Date.now(), rows };
-    }
+    const [live, finals] = await Promise.all([this.liveCounts(), this.finalCounts()]);
     const counts: StateCounts = new Map();
-    for (const row of [...live, ...this.finals.rows]) {
+    for (const row of [...live, ...finals]) {
       const byStatus = counts.get(row.type) ?? {
         queued: 0,
         running: 0,
@@ -67,6 +67,24 @@ export class JobStateCounts implements OnModuleInit, OnModuleDestroy {
       counts.set(row.type, byStatus);
     }
     return counts;
+  }
+
+  /** The cached final counts, or one count shared by everyone who asks until it is 5 s old. */
+  private finalCounts(): Promise<CountRow[]> {
+    if (!this.finals || Date.now() - this.finals.at > FINAL_COUNTS_MAX_AGE_MS) {
+      const rows = this.count(FINAL_COUNTS);
+      const finals = { at: Date.now(), rows };
+      this.finals = finals;
+      // A failed count is not kept: the next caller tries again.
+      rows.catch(() => {
+        if (this.finals === finals) this.finals = undefined;
+      });
+    }
+    return this.finals.rows;
+  }
+
+  private count(sql: string): Promise<CountRow[]> {
+    return this.dataSource.query<CountRow[]>(sql);
   }
 }
 

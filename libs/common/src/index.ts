@@ -25,3 +25,4 @@ export * from './canonical-json';
 export * from './lifecycle/periodic-task';
 export * from './lifecycle/condition-waiter';
 export * from './http/uuid-param';
+export * from './async/coalesced';
