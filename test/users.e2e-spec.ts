@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { login, loginAdmin, newApiKey, newUser, type Session } from './support/auth';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -137,6 +138,100 @@ describe('users, API keys and roles (CONTRACT §4)', () => {
         (await t.app.inject({ method: 'GET', url: '/v1/users/me', headers: { 'x-api-key': soon.key } }))
           .statusCode,
       ).toBe(401);
+    });
+  });
+
+  describe('API key limit (API_KEYS_MAX_PER_USER)', () => {
+    let limited: TestApp;
+    let limitedAdmin: Session;
+    beforeAll(async () => {
+      limited = await startTestApp({ env: { API_KEYS_MAX_PER_USER: '3' } });
+      limitedAdmin = await loginAdmin(limited.app);
+    });
+    afterAll(() => limited.close());
+
+    const create = (user: Session, name: string) =>
+      limited.app.inject({
+        method: 'POST',
+        url: '/v1/users/me/api-keys',
+        headers: user.headers,
+        payload: { name },
+      });
+    const held = async (user: Session) =>
+      (
+        await limited.app.inject({ method: 'GET', url: '/v1/users/me/api-keys', headers: user.headers })
+      ).json<{ items: { id: string; name: string }[] }>().items;
+
+    it('refuses one key more with 409, creates nothing, audits the refusal; a revoke frees a slot', async () => {
+      const user = await newUser(limited.app, limitedAdmin);
+      for (const name of ['a', 'b', 'c']) expect((await create(user, name)).statusCode).toBe(201);
+
+      const refused = await create(user, 'd');
+      expect(refused.statusCode).toBe(409);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.json()).toMatchObject({ status: 409, code: 'API_KEYS.LIMIT_REACHED' });
+      expect((await held(user)).map((key) => key.name).sort()).toEqual(['a', 'b', 'c']);
+      const [stored] = await limited.app
+        .get(DataSource)
+        .query<{ n: number }[]>("SELECT count(*)::int AS n FROM api_keys WHERE user_id = $1 AND name = 'd'", [
+          user.id,
+        ]);
+      expect(stored.n).toBe(0);
+      const audit = await limited.app
+        .get(DataSource)
+        .query<{ success: boolean; error_code: string | null }[]>(
+          "SELECT success, error_code FROM audit_logs WHERE action = 'api_key.created' AND actor_id = $1",
+          [user.id],
+        );
+      expect(audit.filter((row) => row.success)).toHaveLength(3);
+      expect(audit.filter((row) => !row.success)).toEqual([
+        { success: false, error_code: 'API_KEYS.LIMIT_REACHED' },
+      ]);
+
+      // Another user's keys do not count against this one.
+      const other = await newUser(limited.app, limitedAdmin);
+      expect((await create(other, 'x')).statusCode).toBe(201);
+
+      const [first] = await held(user);
+      const revoked = await limited.app.inject({
+        method: 'DELETE',
+        url: `/v1/users/me/api-keys/${first.id}`,
+        headers: user.headers,
+      });
+      expect(revoked.statusCode).toBe(204);
+      expect((await create(user, 'e')).statusCode).toBe(201);
+    });
+
+    it('concurrent creations cannot pass the limit together', async () => {
+      const user = await newUser(limited.app, limitedAdmin);
+      // On PostgreSQL the creations are made to overlap for sure: a second session holds back every
+      // insert into api_keys until 4 creations are waiting. Without a per-user lock each of those
+      // would have counted no key yet and all would go in. The embedded store has one connection,
+      // so its transactions run one at a time anyway (store.int-spec proves that isolation).
+      const blocker = limited.store.kind === 'postgres' ? new Client(limited.store.env.DATABASE_URL) : null;
+      await blocker?.connect();
+      try {
+        await blocker?.query('BEGIN');
+        await blocker?.query('LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE');
+        const pending = Array.from({ length: 6 }, (_, i) => create(user, `k${i}`));
+        if (blocker) {
+          const deadline = Date.now() + 10_000;
+          for (;;) {
+            const [row] = (
+              await blocker.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted')
+            ).rows;
+            if (row.n >= 4) break;
+            if (Date.now() > deadline) throw new Error(`only ${row.n} creations waiting`);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          await blocker.query('COMMIT');
+        }
+        const codes = (await Promise.all(pending)).map((res) => res.statusCode).sort();
+        expect(codes).toEqual([201, 201, 201, 409, 409, 409]);
+        expect(await held(user)).toHaveLength(3);
+      } finally {
+        await blocker?.end();
+      }
     });
   });
 

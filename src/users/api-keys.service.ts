@@ -1,13 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { DataSource, IsNull } from 'typeorm';
 import { RequestValidationError } from '@lib/common';
+import { authConfig } from '@lib/config';
 import { AuditService } from '../audit/audit.service';
 import { ApiKey } from './api-key.entity';
 import { Authenticator } from './authenticator';
 import { newToken, sha256 } from './secrets';
 import { toApiKeyDto } from './user.mapper';
 import type { ApiKeyDto, CreatedApiKeyDto, CreateApiKeyDto } from './users.dto';
-import { ApiKeyNotFoundError } from './users.errors';
+import { ApiKeyLimitError, ApiKeyNotFoundError } from './users.errors';
 
 export const API_KEY_PREFIX = 'jsk_';
 // `jsk_` plus 8 characters of the random part: enough to tell keys apart, useless to an attacker.
@@ -20,6 +22,7 @@ export class ApiKeysService {
     private readonly dataSource: DataSource,
     private readonly authenticator: Authenticator,
     private readonly audit: AuditService,
+    @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
   async create(userId: string, input: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
@@ -28,26 +31,43 @@ export class ApiKeysService {
       throw new RequestValidationError([{ field: 'expiresAt', message: 'expiresAt must be in the future' }]);
     }
     const key = newToken(API_KEY_PREFIX);
-    return this.dataSource.transaction(async (em) => {
-      const row = em.create(ApiKey, {
-        userId,
-        name: input.name,
-        prefix: key.slice(0, VISIBLE_LENGTH),
-        keyHash: sha256(key),
-        expiresAt,
+    try {
+      return await this.dataSource.transaction(async (em) => {
+        // The owner's row lock makes concurrent creations count one after another, so they cannot
+        // together pass the limit.
+        await em.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+        const held = await em.countBy(ApiKey, { userId, revokedAt: IsNull() });
+        if (held >= this.config.apiKeysMaxPerUser) throw new ApiKeyLimitError(this.config.apiKeysMaxPerUser);
+        const row = em.create(ApiKey, {
+          userId,
+          name: input.name,
+          prefix: key.slice(0, VISIBLE_LENGTH),
+          keyHash: sha256(key),
+          expiresAt,
+        });
+        await em.save(row);
+        await this.audit.record(
+          {
+            action: 'api_key.created',
+            resourceType: 'api_key',
+            resourceId: row.id,
+            changes: { name: { after: row.name } },
+          },
+          em,
+        );
+        return { ...toApiKeyDto(row), key };
       });
-      await em.save(row);
-      await this.audit.record(
-        {
+    } catch (error) {
+      if (error instanceof ApiKeyLimitError) {
+        await this.audit.record({
           action: 'api_key.created',
           resourceType: 'api_key',
-          resourceId: row.id,
-          changes: { name: { after: row.name } },
-        },
-        em,
-      );
-      return { ...toApiKeyDto(row), key };
-    });
+          success: false,
+          errorCode: error.code,
+        });
+      }
+      throw error;
+    }
   }
 
   async list(userId: string): Promise<{ items: ApiKeyDto[] }> {

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import {
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
@@ -52,6 +53,7 @@ export class MeController {
   /** Create an API key; the key is shown in this response only. */
   @Post('api-keys')
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiConflictResponse({ description: 'You already hold API_KEYS_MAX_PER_USER unrevoked keys.' })
   createApiKey(@CurrentPrincipal() me: Principal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
     return this.apiKeys.create(me.userId, body);
   }

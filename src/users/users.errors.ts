@@ -8,7 +8,8 @@ export type UsersErrorCode =
   | 'USERS.EMAIL_TAKEN'
   | 'USERS.LAST_ADMIN'
   | 'USERS.WRONG_PASSWORD'
-  | 'API_KEYS.NOT_FOUND';
+  | 'API_KEYS.NOT_FOUND'
+  | 'API_KEYS.LIMIT_REACHED';
 
 /** Same error for unknown email, wrong password and a disabled account (no enumeration). */
 export class InvalidCredentialsError extends DomainError<'AUTH.INVALID_CREDENTIALS'> {
@@ -59,5 +60,14 @@ export class WrongPasswordError extends DomainError<'USERS.WRONG_PASSWORD'> {
 export class ApiKeyNotFoundError extends DomainError<'API_KEYS.NOT_FOUND'> {
   constructor() {
     super('API_KEYS.NOT_FOUND', 'No such API key.');
+  }
+}
+
+export class ApiKeyLimitError extends DomainError<'API_KEYS.LIMIT_REACHED'> {
+  constructor(max: number) {
+    super(
+      'API_KEYS.LIMIT_REACHED',
+      `At most ${max} API keys per user (API_KEYS_MAX_PER_USER); revoke one first.`,
+    );
   }
 }

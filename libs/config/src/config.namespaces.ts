@@ -50,6 +50,7 @@ export const authConfig = registerAs('auth', () => {
   const e = env();
   return {
     bcryptRounds: e.BCRYPT_ROUNDS,
+    apiKeysMaxPerUser: e.API_KEYS_MAX_PER_USER,
     jwtSecret: e.JWT_SECRET,
     accessTtl: e.JWT_ACCESS_TTL,
     refreshTtl: e.JWT_REFRESH_TTL,

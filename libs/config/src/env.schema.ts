@@ -112,6 +112,14 @@ export class EnvironmentVariables {
   @Max(15)
   BCRYPT_ROUNDS = 12;
 
+  // Unrevoked keys a user may hold at once: bounds what one account can pile up (each key is a
+  // row, listed unpaginated by GET /v1/users/me/api-keys).
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  API_KEYS_MAX_PER_USER = 100;
+
   // Required in production (see validate-env.ts) so that tokens survive restarts and are shared
   // by replicas; in development a secret is generated and kept under DATA_DIR (CONTRACT §4).
   @Transform(emptyToUndefined)

@@ -13,6 +13,7 @@ describe('validateEnv', () => {
       AUTH_RATE_LIMIT_PER_MINUTE: 20,
       TRUST_PROXY: false,
       BCRYPT_ROUNDS: 12,
+      API_KEYS_MAX_PER_USER: 100,
       JWT_ACCESS_TTL: '15m',
       JWT_REFRESH_TTL: '7d',
       JOBS_CONCURRENCY: 10,
