@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   console.log(`\n${machine}`);
   console.log(
     `${options.reps} rep(s), medians; --jobs ${options.jobs}, --pickups ${options.pickups}, ` +
-      `--memory-jobs ${options.memoryJobs}, autocannon ${options.connections} connections × ` +
+      `--memory-jobs ${options.memoryJobs}, --enqueue-in-flight ${options.enqueueInFlight}, autocannon ${options.connections} connections × ` +
       `${options.durationSeconds} s${options.smoke ? ' (smoke: sizes too small for real numbers)' : ''}; ${minutes} min`,
   );
   for (const system of systems) console.log(`- ${system.name}: ${system.settings}`);

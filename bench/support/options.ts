@@ -23,6 +23,8 @@ export interface BenchOptions {
   connections: number;
   databaseUrl?: string;
   oursEnv: Record<string, string>;
+  /** Bulk calls in flight while enqueueing, for every system alike. */
+  enqueueInFlight: number;
   json?: string;
 }
 
@@ -40,6 +42,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       backlog: { type: 'string' },
       duration: { type: 'string' },
       connections: { type: 'string' },
+      'enqueue-in-flight': { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
       json: { type: 'string' },
     },
@@ -76,6 +79,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     // Peers always need PostgreSQL; ours alone may run on the embedded store.
     databaseUrl: process.env.DATABASE_URL || (values.peers ? DEFAULT_DATABASE_URL : undefined),
     oursEnv,
+    enqueueInFlight: int(values['enqueue-in-flight'], 1, 1),
     json: values.json,
   };
 }

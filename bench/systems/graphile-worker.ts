@@ -8,7 +8,7 @@ import { Logger, makeWorkerUtils } from 'graphile-worker';
 import { createDatabase, DEFAULT_DATABASE_URL } from '../support/database';
 import { quietLogger, TASK, WORKER_OPTIONS } from './graphile-worker.settings';
 import { PeerSession } from './peer-session';
-import { batches, type System } from './system';
+import { sendInBatches, type System } from './system';
 
 export const graphileWorker: System = {
   name: 'graphile-worker',
@@ -24,9 +24,9 @@ export const graphileWorker: System = {
       await utils.migrate();
       const client = {
         async insert(count: number) {
-          for (const size of batches(count)) {
+          await sendInBatches(count, context.enqueueInFlight, async (size) => {
             await utils.addJobs(Array.from({ length: size }, () => ({ identifier: TASK, payload: {} })));
-          }
+          });
         },
         async submitOne() {
           await utils.addJob(TASK, {});

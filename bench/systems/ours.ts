@@ -11,7 +11,7 @@ import { createDatabase } from '../support/database';
 import { JsonClient } from '../support/json-client';
 import { PickupTarget } from '../support/pickup-target';
 import { type Service, startService, stopService } from '../support/service';
-import { batches, type BenchContext, type Session, type System } from './system';
+import { sendInBatches, type BenchContext, type Session, type System } from './system';
 
 const FINISHED = /^jobs_finished_total\{([^}]*)\} (\d+)/gm;
 
@@ -27,6 +27,7 @@ export class OursSession implements Session {
     readonly storeEnv: Record<string, string>,
     private readonly env: Record<string, string>,
     private readonly dropStore: () => Promise<void>,
+    private readonly enqueueInFlight: number,
   ) {}
 
   static async open(context: BenchContext): Promise<OursSession> {
@@ -34,13 +35,14 @@ export class OursSession implements Session {
     const env = { JOBS_HTTP_ALLOWED_HOSTS: '127.0.0.1', ...context.oursEnv };
     if (context.databaseUrl) {
       const database = await createDatabase(context.databaseUrl, 'ours');
-      return new OursSession({ DATABASE_URL: database.url }, env, database.drop);
+      return new OursSession({ DATABASE_URL: database.url }, env, database.drop, context.enqueueInFlight);
     }
     const dataDir = mkdtempSync(join(tmpdir(), 'jobs-bench-'));
-    return new OursSession({ DATA_DIR: dataDir }, env, () => {
+    const drop = () => {
       rmSync(dataDir, { recursive: true, force: true });
       return Promise.resolve();
-    });
+    };
+    return new OursSession({ DATA_DIR: dataDir }, env, drop, context.enqueueInFlight);
   }
 
   /** The running replica (the worker once started). */
@@ -54,7 +56,7 @@ export class OursSession implements Session {
   }
 
   async enqueue(count: number): Promise<void> {
-    for (const size of batches(count)) {
+    await sendInBatches(count, this.enqueueInFlight, async (size) => {
       const res = await fetch(`${this.api.url}/v1/jobs/batch`, {
         method: 'POST',
         headers: { ...this.api.headers, 'content-type': 'application/json' },
@@ -62,7 +64,7 @@ export class OursSession implements Session {
       });
       if (res.status !== 202) throw new Error(`POST /v1/jobs/batch → ${res.status} ${await res.text()}`);
       await res.arrayBuffer();
-    }
+    });
   }
 
   private body(size: number): string {

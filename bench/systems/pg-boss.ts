@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { createDatabase, DEFAULT_DATABASE_URL } from '../support/database';
 import { PeerSession } from './peer-session';
 import { QUEUE, WORK_OPTIONS } from './pg-boss.settings';
-import { batches, type System } from './system';
+import { sendInBatches, type System } from './system';
 
 export const pgBoss: System = {
   name: 'pg-boss',
@@ -26,12 +26,12 @@ export const pgBoss: System = {
       await sql.connect();
       const client = {
         async insert(count: number) {
-          for (const size of batches(count)) {
+          await sendInBatches(count, context.enqueueInFlight, async (size) => {
             await boss.insert(
               QUEUE,
               Array.from({ length: size }, () => ({ data: {} })),
             );
-          }
+          });
         },
         async submitOne() {
           await boss.send(QUEUE, {});

@@ -7,12 +7,14 @@ export interface BenchContext {
   databaseUrl?: string;
   /** Extra environment for our service (tuning, e.g. JOBS_CONCURRENCY), from --env. */
   oursEnv: Record<string, string>;
+  /** Bulk calls kept in flight while enqueueing, the same for every system (--enqueue-in-flight). */
+  enqueueInFlight: number;
 }
 
 export interface Session {
   /** Brings up what enqueue() submits through (ours: an API-only replica), outside any timing. */
   prepareEnqueue(): Promise<void>;
-  /** Enqueues `count` noop jobs through the system's bulk API, 1,000 per call, one call at a time. */
+  /** Enqueues `count` noop jobs through the system's bulk API, 1,000 per call, `enqueueInFlight` calls at a time. */
   enqueue(count: number): Promise<void>;
   /** Starts one worker replica (its own process) and resolves once it is ready. */
   startWorker(options?: { trace?: boolean }): Promise<void>;
@@ -38,6 +40,19 @@ export interface System {
 export const BATCH = 1000;
 
 /** Splits `count` into calls of at most BATCH. */
-export function* batches(count: number): Generator<number> {
+function* batches(count: number): Generator<number> {
   for (let left = count; left > 0; left -= BATCH) yield Math.min(BATCH, left);
+}
+
+/** Sends `count` jobs in calls of at most BATCH, `inFlight` calls at a time (as a client with that many connections would). */
+export async function sendInBatches(
+  count: number,
+  inFlight: number,
+  send: (size: number) => Promise<void>,
+): Promise<void> {
+  const sizes = batches(count);
+  const lane = async () => {
+    for (let next = sizes.next(); !next.done; next = sizes.next()) await send(next.value);
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
 }
