@@ -273,6 +273,14 @@ describe('the http job type (CONTRACT §5)', () => {
     [{ url: 'https://example.com/', headers: { 'bad name': 'x' } }, 'payload.headers'],
     [{ url: 'https://example.com/', headers: { 'Content-Length': '5' } }, 'payload.headers'],
     [{ url: 'https://example.com/', headers: { a: 'x\r\nb: y' } }, 'payload.headers'],
+    [
+      {
+        url: 'https://example.com/',
+        headers: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`x-h${i}`, 'v'])),
+      },
+      'payload.headers',
+    ],
+    [{ url: 'https://example.com/', headers: { 'x-big': 'v'.repeat(16 * 1024) } }, 'payload.headers'],
     [{ url: 'https://example.com/', timeoutMs: 0 }, 'payload.timeoutMs'],
     [{ url: 'https://example.com/', expectStatus: 'ok' }, 'payload.expectStatus'],
     [{ url: 'https://example.com/', expectStatus: [200, 700] }, 'payload.expectStatus'],

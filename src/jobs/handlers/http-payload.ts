@@ -6,6 +6,10 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
 export const MAX_TIMEOUT_MS = 300_000;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 const STATUS_CLASS = /^[1-5]xx$/;
+// What common servers accept (Node refuses more than 16 KiB of headers with 431), so a job is
+// refused at submit rather than failing on every attempt.
+const MAX_HEADERS = 64;
+const MAX_HEADER_BYTES = 16 * 1024;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Framing and hop-by-hop headers belong to the connection, which the service owns.
 const CONNECTION_HEADER =
@@ -31,7 +35,10 @@ export class HttpPayload {
   @JSONSchema({
     type: 'object',
     additionalProperties: { type: 'string' },
-    description: 'Request headers. X-Job-Id and X-Job-Attempt are always set by the service.',
+    maxProperties: MAX_HEADERS,
+    description:
+      `Request headers, at most ${MAX_HEADERS} and ${MAX_HEADER_BYTES / 1024} KiB of names and values. ` +
+      'X-Job-Id and X-Job-Attempt are always set by the service.',
     example: { authorization: 'Bearer …' },
   })
   @IsOptional()
@@ -80,9 +87,18 @@ export function payloadProblems(
   }
   const refused = refuseUrl(url, allow);
   const errors = refused ? [{ field: 'url', message: refused }] : [];
-  for (const [name, value] of Object.entries(payload.headers ?? {})) {
+  const headers = Object.entries(payload.headers ?? {});
+  for (const [name, value] of headers) {
     const problem = headerProblem(name, value);
     if (problem) errors.push({ field: 'headers', message: problem });
+  }
+  const headerBytes = headers.reduce(
+    (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(String(value)),
+    0,
+  );
+  if (headers.length > MAX_HEADERS || headerBytes > MAX_HEADER_BYTES) {
+    const message = `at most ${MAX_HEADERS} headers of ${MAX_HEADER_BYTES} bytes in all (names and values)`;
+    errors.push({ field: 'headers', message });
   }
   if (payload.expectStatus !== undefined && !isStatusSpec(payload.expectStatus)) {
     const message = 'expectStatus must be a status (100-599), a class like "2xx", or a list of up to 20';
