@@ -26,7 +26,7 @@ export type StateCounts = Map<string, Record<JobStatus, number>>;
  */
 @Injectable()
 export class JobStateCounts implements OnModuleInit, OnModuleDestroy {
-  private readonly liveCounts = coalesced(() => this.count(LIVE_COUNTS));
+  private readonly liveCounts = coalesced(() => this.dataSource.query<CountRow[]>(LIVE_COUNTS));
   private finals?: { at: number; rows: Promise<CountRow[]> };
 
   constructor(private readonly dataSource: DataSource) {}
@@ -72,7 +72,7 @@ export class JobStateCounts implements OnModuleInit, OnModuleDestroy {
   /** The cached final counts, or one count shared by everyone who asks until it is 5 s old. */
   private finalCounts(): Promise<CountRow[]> {
     if (!this.finals || Date.now() - this.finals.at > FINAL_COUNTS_MAX_AGE_MS) {
-      const rows = this.count(FINAL_COUNTS);
+      const rows = this.dataSource.query<CountRow[]>(FINAL_COUNTS);
       const finals = { at: Date.now(), rows };
       this.finals = finals;
       // A failed count is not kept: the next caller tries again.
@@ -81,10 +81,6 @@ export class JobStateCounts implements OnModuleInit, OnModuleDestroy {
       });
     }
     return this.finals.rows;
-  }
-
-  private count(sql: string): Promise<CountRow[]> {
-    return this.dataSource.query<CountRow[]>(sql);
   }
 }
 
