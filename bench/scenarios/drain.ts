@@ -3,7 +3,7 @@
  * worker replica drains them. Drain jobs/s counts from the moment the worker is ready (jobs it
  * finished while starting up are left out of both the count and the time) until the store holds
  * no unfinished job. Also the CPU each job cost PostgreSQL and the worker process over the same
- * windows (support/cpu.ts): what bounds the rates.
+ * windows (support/cpu.ts), and for ours the API replica's CPU per enqueued job: what bounds the rates.
  */
 import { postgresCpu, processCpuMs, walWritten } from '../support/cpu';
 import { waitFor } from '../support/stats';
@@ -18,9 +18,12 @@ export const drain: Scenario = {
       await session.prepareEnqueue();
       let database = postgresCpu(options.databaseUrl);
       let wal = await walWritten(options.databaseUrl);
+      const api = session.enqueuePid();
+      const apiMs = api === undefined ? Number.NaN : processCpuMs(api);
       const t0 = performance.now();
       await session.enqueue(options.jobs);
       const enqueueSeconds = (performance.now() - t0) / 1000;
+      const enqueueServiceMs = api === undefined ? Number.NaN : processCpuMs(api) - apiMs;
       const enqueueDatabaseMs = database.stop();
       const enqueueWal = await wal.stop();
       await session.startWorker();
@@ -47,6 +50,8 @@ export const drain: Scenario = {
         // Too few jobs left after start-up to time (tiny --jobs): no number rather than a wrong one.
         'drain jobs/s': before < options.jobs ? drained / drainSeconds : Number.NaN,
         'enqueue PostgreSQL CPU µs/job': perJob(enqueueDatabaseMs, options.jobs),
+        // Ours only: the peers enqueue inside the bench process, through their library.
+        'enqueue service CPU µs/job': perJob(enqueueServiceMs, options.jobs),
         'drain PostgreSQL CPU µs/job': before < options.jobs ? perJob(database.stop(), drained) : Number.NaN,
         'enqueue WAL bytes/job': enqueueWal / options.jobs,
         'drain WAL bytes/job': before < options.jobs ? drainWal / drained : Number.NaN,

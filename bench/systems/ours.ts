@@ -104,6 +104,10 @@ export class OursSession implements Session {
     return this.api.child.pid ?? -1;
   }
 
+  enqueuePid(): number | undefined {
+    return this.api.child.pid;
+  }
+
   async pickup(): Promise<number> {
     this.target ??= await PickupTarget.start();
     this.client ??= new JsonClient(this.api.url, this.api.headers);

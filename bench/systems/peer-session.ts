@@ -60,6 +60,11 @@ export class PeerSession implements Session {
     return this.worker.pid;
   }
 
+  /** A peer enqueues inside the bench process, through its library. */
+  enqueuePid(): undefined {
+    return undefined;
+  }
+
   async pickup(): Promise<number> {
     const started = this.worker.next('started');
     const t0 = performance.now();

@@ -24,6 +24,8 @@ export interface Session {
   settled(): Promise<boolean>;
   /** The worker process, for its RSS. */
   workerPid(): number;
+  /** The process that enqueue() talks to, if it is not the bench process (ours: the API replica). */
+  enqueuePid(): number | undefined;
   /** Submits one job to an idle worker; resolves with submit-start → handler-start in ms. */
   pickup(): Promise<number>;
   /** Stops every process it started and drops its store. */
