@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 // The ESM typings, the ones that the import() below resolves to.
 import type { PGlite } from '@electric-sql/pglite' with { 'resolution-mode': 'import' };
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket' with { 'resolution-mode': 'import' };
@@ -25,8 +25,9 @@ export class EmbeddedPostgres {
   static async start(dataDir: string): Promise<EmbeddedPostgres> {
     const location = dataDir === 'memory://' ? dataDir : resolve(dataDir, 'pglite');
     if (location !== 'memory://') {
-      mkdirSync(location, { recursive: true });
+      mkdirSync(dirname(location), { recursive: true });
       seedFromTemplate(location);
+      mkdirSync(location, { recursive: true });
     }
     // Loaded here, not at the top: a replica on PostgreSQL never needs PGlite (~1.3 MB of heap).
     const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -9,12 +9,20 @@ import { dirname, join } from 'node:path';
  */
 export const PGLITE_TEMPLATE_DIR = join(packageRoot(__dirname), 'dist', 'pglite-template');
 
-/** Fills `location` from the template when it holds no data dir yet; false when it did not. */
+/**
+ * Makes `location` a copy of the template when it is missing or empty; false when it was not
+ * (a data dir already, or anything else, which is left alone) or there is no template. The copy
+ * is made beside it and renamed into place, so a start killed while copying leaves no half-made
+ * data dir that a restart would take for a whole one.
+ */
 export function seedFromTemplate(location: string): boolean {
-  if (existsSync(join(location, 'PG_VERSION')) || !existsSync(join(PGLITE_TEMPLATE_DIR, 'PG_VERSION'))) {
-    return false;
-  }
-  cpSync(PGLITE_TEMPLATE_DIR, location, { recursive: true });
+  if (!existsSync(join(PGLITE_TEMPLATE_DIR, 'PG_VERSION'))) return false;
+  if (existsSync(location) && readdirSync(location).length > 0) return false;
+  const staging = `${location}.seeding`;
+  rmSync(staging, { recursive: true, force: true });
+  cpSync(PGLITE_TEMPLATE_DIR, staging, { recursive: true });
+  rmSync(location, { recursive: true, force: true });
+  renameSync(staging, location);
   return true;
 }
 
