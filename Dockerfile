@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One base for every stage, so native modules built in `deps` match the runtime ABI and libc.
-ARG NODE_IMAGE=node:24-bookworm-slim
+ARG NODE_IMAGE=node:26-bookworm-slim
 
 # ---- build: full install (Nest CLI, TypeScript) and compile to dist/ ----
 FROM ${NODE_IMAGE} AS build
