@@ -6,7 +6,8 @@
  * windows (support/cpu.ts), and for ours the API replica's CPU per enqueued job: what bounds the rates.
  */
 import { postgresCpu, processCpuMs, walWritten } from '../support/cpu';
-import { waitFor } from '../support/stats';
+import { formatStatements, statementWindow } from '../support/statements';
+import { sleep, stallGuard } from '../support/stats';
 import type { Scenario } from './scenario';
 
 export const drain: Scenario = {
@@ -31,19 +32,24 @@ export const drain: Scenario = {
       const before = await session.processed();
       const worker = session.workerPid();
       const workerMs = processCpuMs(worker);
+      const statements = options.statements ? await statementWindow(options.databaseUrl) : null;
       database = postgresCpu(options.databaseUrl);
       wal = await walWritten(options.databaseUrl);
-      // Ours counts by scraping /metrics, whose jobs_in_state gauge counts the queued rows (~12 ms
-      // of PostgreSQL at 100,000 queued) while the peers count in process for free: so it is
-      // polled slowly until few rows are left.
-      await waitFor(
-        () => session.processed(),
-        async (done) => done >= options.jobs && (await session.settled()),
-        { intervalMs: (done) => (done < 0.9 * options.jobs ? 200 : 20), what: 'drain progress' },
-      );
+      // Whether it is over, every 20 ms (Session.drained: next to free for every system); the
+      // progress, only for the stall guard, every 5 s.
+      const observe = stallGuard('drain progress');
+      let lastRead = start;
+      while (!(await session.drained(options.jobs))) {
+        if (performance.now() - lastRead >= 5000) {
+          observe(await session.processed());
+          lastRead = performance.now();
+        }
+        await sleep(20);
+      }
       const drainSeconds = (performance.now() - start) / 1000;
       const drained = options.jobs - before;
       const drainWal = await wal.stop();
+      if (statements) console.log(formatStatements(system.name, drained, await statements.stop()));
       const perJob = (ms: number, jobs: number) => (ms * 1000) / jobs;
       return {
         'enqueue jobs/s': options.jobs / enqueueSeconds,

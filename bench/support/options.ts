@@ -25,6 +25,8 @@ export interface BenchOptions {
   oursEnv: Record<string, string>;
   /** Bulk calls in flight while enqueueing, for every system alike. */
   enqueueInFlight: number;
+  /** Drain scenario: also print each system's costliest statements (pg_stat_statements). */
+  statements: boolean;
   json?: string;
 }
 
@@ -44,6 +46,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       connections: { type: 'string' },
       'enqueue-in-flight': { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
+      statements: { type: 'boolean', default: false },
       json: { type: 'string' },
     },
   });
@@ -80,6 +83,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     databaseUrl: process.env.DATABASE_URL || (values.peers ? DEFAULT_DATABASE_URL : undefined),
     oursEnv,
     enqueueInFlight: int(values['enqueue-in-flight'], 1, 1),
+    statements: values.statements,
     json: values.json,
   };
 }

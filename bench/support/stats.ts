@@ -30,23 +30,17 @@ export function stallGuard(what: string, stallMs = 60_000): (value: number) => v
   };
 }
 
-/**
- * Polls `read` until `done` agrees with what it read, failing if that value stalls. The interval
- * may depend on the last value, for a reading that is cheap only near the end (scenario (a)).
- */
+/** Polls `read` until `done` agrees with what it read, failing if that value stalls. */
 export async function waitFor(
   read: () => Promise<number>,
   done: (value: number) => boolean | Promise<boolean>,
-  {
-    intervalMs = 20,
-    what = 'progress',
-  }: { intervalMs?: number | ((value: number) => number); what?: string } = {},
+  { intervalMs = 20, what = 'progress' }: { intervalMs?: number; what?: string } = {},
 ): Promise<void> {
   const observe = stallGuard(what);
   for (;;) {
     const value = await read();
     if (await done(value)) return;
     observe(value);
-    await sleep(typeof intervalMs === 'number' ? intervalMs : intervalMs(value));
+    await sleep(intervalMs);
   }
 }

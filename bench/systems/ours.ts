@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { BenchChild } from '../support/child';
 import { createDatabase } from '../support/database';
 import { JsonClient } from '../support/json-client';
@@ -21,6 +22,9 @@ export class OursSession implements Session {
   private target?: PickupTarget;
   private client?: JsonClient;
   private readonly bodies = new Map<number, string>();
+  /** drained()'s connection to the throwaway database (PostgreSQL only). */
+  private probe?: Client;
+  private lastScrape = Number.NEGATIVE_INFINITY;
 
   private constructor(
     /** The store's environment: DATABASE_URL of a throwaway database, or a fresh DATA_DIR. */
@@ -100,6 +104,33 @@ export class OursSession implements Session {
     return Promise.resolve(true);
   }
 
+  /**
+   * Every /metrics scrape counts the queued and running rows (the jobs_in_state gauge): scraped
+   * every 200 ms during a drain, that took 18 µs of PostgreSQL per drained job, a fifth of ours'
+   * statement time (pg_stat_statements), while the peers' progress costs their store nothing. On
+   * PostgreSQL a query that stops at the first unfinished row answers instead, and the counter is
+   * read once none is left; on the embedded store, which the bench cannot reach, the counter is
+   * read at most every 200 ms.
+   */
+  async drained(jobs: number): Promise<boolean> {
+    const url = this.storeEnv.DATABASE_URL;
+    if (url) {
+      if (!this.probe) {
+        this.probe = new Client({ connectionString: url });
+        await this.probe.connect();
+      }
+      const { rows } = await this.probe.query<{ unfinished: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued')
+           OR EXISTS (SELECT 1 FROM jobs WHERE status = 'running') AS unfinished`,
+      );
+      if (rows[0].unfinished) return false;
+    } else if (performance.now() - this.lastScrape < 200) {
+      return false;
+    }
+    this.lastScrape = performance.now();
+    return (await this.processed()) >= jobs;
+  }
+
   workerPid(): number {
     return this.api.child.pid ?? -1;
   }
@@ -149,6 +180,7 @@ export class OursSession implements Session {
 
   async close(): Promise<void> {
     try {
+      await this.probe?.end();
       await this.stopReplica();
       await this.target?.close();
     } finally {

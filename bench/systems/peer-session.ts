@@ -56,6 +56,10 @@ export class PeerSession implements Session {
     return (await this.client.unfinished()) === 0;
   }
 
+  async drained(jobs: number): Promise<boolean> {
+    return this.worker.handled >= jobs && (await this.settled());
+  }
+
   workerPid(): number {
     return this.worker.pid;
   }

@@ -22,6 +22,11 @@ export interface Session {
   processed(): Promise<number>;
   /** True once the store holds no unfinished job (peers commit completions after the handler). */
   settled(): Promise<boolean>;
+  /**
+   * True once all `jobs` noop jobs are finished and committed. A drain asks every 20 ms, so it
+   * must cost the store next to nothing, which processed() need not (ours scrapes /metrics).
+   */
+  drained(jobs: number): Promise<boolean>;
   /** The worker process, for its RSS. */
   workerPid(): number;
   /** The process that enqueue() talks to, if it is not the bench process (ours: the API replica). */
