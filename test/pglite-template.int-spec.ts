@@ -22,34 +22,34 @@ describe('seeding an embedded data dir from the build template', () => {
   beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'jobs-seed-'))));
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('copies every file of the template into a missing dir and leaves no staging dir', () => {
+  it('copies every file of the template into a missing dir and leaves no staging dir', async () => {
     const location = join(root, 'pglite');
-    expect(seedFromTemplate(location)).toBe(true);
+    expect(await seedFromTemplate(location)).toBe(true);
     expect(tree(location)).toEqual(tree(PGLITE_TEMPLATE_DIR));
     expect(readdirSync(root)).toEqual(['pglite']);
   });
 
-  it('fills an empty dir', () => {
+  it('fills an empty dir', async () => {
     const location = join(root, 'pglite');
     mkdirSync(location);
-    expect(seedFromTemplate(location)).toBe(true);
+    expect(await seedFromTemplate(location)).toBe(true);
     expect(existsSync(join(location, 'PG_VERSION'))).toBe(true);
   });
 
-  it('leaves a dir that holds anything alone', () => {
+  it('leaves a dir that holds anything alone', async () => {
     const location = join(root, 'pglite');
     mkdirSync(location);
     writeFileSync(join(location, 'mine'), 'keep');
-    expect(seedFromTemplate(location)).toBe(false);
+    expect(await seedFromTemplate(location)).toBe(false);
     expect(readdirSync(location)).toEqual(['mine']);
   });
 
-  it('starts over from a copy that an earlier start left half made', () => {
+  it('starts over from a copy that an earlier start left half made', async () => {
     const location = join(root, 'pglite');
-    mkdirSync(`${location}.seeding`);
-    writeFileSync(join(`${location}.seeding`, 'PG_VERSION'), 'half');
-    writeFileSync(join(`${location}.seeding`, 'stray'), '');
-    expect(seedFromTemplate(location)).toBe(true);
+    mkdirSync(`${location}.staging`);
+    writeFileSync(join(`${location}.staging`, 'PG_VERSION'), 'half');
+    writeFileSync(join(`${location}.staging`, 'stray'), '');
+    expect(await seedFromTemplate(location)).toBe(true);
     expect(tree(location)).toEqual(tree(PGLITE_TEMPLATE_DIR));
     expect(readdirSync(root)).toEqual(['pglite']);
   });

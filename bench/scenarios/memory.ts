@@ -31,7 +31,7 @@ export const memory: Scenario = {
         const done = await session.processed();
         observe(done);
         if (Number.isNaN(warm) && done >= warmUp) warm = rssMb(pid);
-        if (done >= total && (await session.settled())) break;
+        if (done >= total && (await session.drained(total))) break;
         if (submitted >= total || submitted - done >= options.backlog) {
           await sleep(20);
           continue;

@@ -99,11 +99,6 @@ export class OursSession implements Session {
     return total;
   }
 
-  /** The finished counter moves only after the final state is committed. */
-  settled(): Promise<boolean> {
-    return Promise.resolve(true);
-  }
-
   /**
    * Every /metrics scrape counts the queued and running rows (the jobs_in_state gauge): scraped
    * every 200 ms during a drain, that took 18 µs of PostgreSQL per drained job, a fifth of ours'
@@ -128,6 +123,7 @@ export class OursSession implements Session {
       return false;
     }
     this.lastScrape = performance.now();
+    // The finished counter moves only after the final state is committed.
     return (await this.processed()) >= jobs;
   }
 

@@ -52,12 +52,9 @@ export class PeerSession implements Session {
     return Promise.resolve(this.worker.handled);
   }
 
-  async settled(): Promise<boolean> {
-    return (await this.client.unfinished()) === 0;
-  }
-
+  /** Handled is not yet committed: the peers commit completions after the handler. */
   async drained(jobs: number): Promise<boolean> {
-    return this.worker.handled >= jobs && (await this.settled());
+    return this.worker.handled >= jobs && (await this.client.unfinished()) === 0;
   }
 
   workerPid(): number {

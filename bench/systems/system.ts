@@ -18,10 +18,8 @@ export interface Session {
   enqueue(count: number): Promise<void>;
   /** Starts one worker replica (its own process) and resolves once it is ready. */
   startWorker(options?: { trace?: boolean }): Promise<void>;
-  /** noop jobs finished so far (ours: committed; peers: handled, see settled()). */
+  /** noop jobs finished so far (ours: committed; peers: handled, committed a little later). */
   processed(): Promise<number>;
-  /** True once the store holds no unfinished job (peers commit completions after the handler). */
-  settled(): Promise<boolean>;
   /**
    * True once all `jobs` noop jobs are finished and committed. A drain asks every 20 ms, so it
    * must cost the store next to nothing, which processed() need not (ours scrapes /metrics).

@@ -26,7 +26,7 @@ export class EmbeddedPostgres {
     const location = dataDir === 'memory://' ? dataDir : resolve(dataDir, 'pglite');
     if (location !== 'memory://') {
       mkdirSync(dirname(location), { recursive: true });
-      seedFromTemplate(location);
+      await seedFromTemplate(location);
       mkdirSync(location, { recursive: true });
     }
     // Loaded here, not at the top: a replica on PostgreSQL never needs PGlite (~1.3 MB of heap).

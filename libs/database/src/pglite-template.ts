@@ -15,28 +15,35 @@ export const PGLITE_TEMPLATE_DIR = join(packageRoot(__dirname), 'dist', 'pglite-
  * is made beside it and renamed into place, so a start killed while copying leaves no half-made
  * data dir that a restart would take for a whole one.
  */
-export function seedFromTemplate(location: string): boolean {
+export async function seedFromTemplate(location: string): Promise<boolean> {
   if (!existsSync(join(PGLITE_TEMPLATE_DIR, 'PG_VERSION'))) return false;
   if (existsSync(location) && readdirSync(location).length > 0) return false;
-  const staging = `${location}.seeding`;
-  rmSync(staging, { recursive: true, force: true });
-  cpSync(PGLITE_TEMPLATE_DIR, staging, { recursive: true });
-  rmSync(location, { recursive: true, force: true });
-  renameSync(staging, location);
+  await replaceWhole(location, (staging) => cpSync(PGLITE_TEMPLATE_DIR, staging, { recursive: true }));
   return true;
 }
 
 /** Builds the template; an interrupted build leaves no half-made one behind. */
 export async function buildPgliteTemplate(): Promise<void> {
-  const staging = `${PGLITE_TEMPLATE_DIR}.tmp`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
   // Not a top-level import: this module is loaded by every replica, PGlite only by embedded ones.
   const { PGlite } = await import('@electric-sql/pglite');
-  const db = await PGlite.create(staging);
-  await db.close();
-  rmSync(PGLITE_TEMPLATE_DIR, { recursive: true, force: true });
-  renameSync(staging, PGLITE_TEMPLATE_DIR);
+  await replaceWhole(PGLITE_TEMPLATE_DIR, async (staging) => {
+    mkdirSync(staging, { recursive: true });
+    const db = await PGlite.create(staging);
+    await db.close();
+  });
+}
+
+/**
+ * Fills a staging dir beside `dir` (whatever an interrupted earlier attempt left there is
+ * removed first), then swaps it in for `dir`: an interruption leaves the old dir, no dir, or the
+ * whole new one, never a half-made one.
+ */
+async function replaceWhole(dir: string, fill: (staging: string) => void | Promise<void>): Promise<void> {
+  const staging = `${dir}.staging`;
+  rmSync(staging, { recursive: true, force: true });
+  await fill(staging);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(staging, dir);
 }
 
 function packageRoot(from: string): string {
