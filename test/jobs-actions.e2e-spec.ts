@@ -120,6 +120,14 @@ describe('job reads and actions (CONTRACT §5)', () => {
         shape(2, 'failed', 'HANDLER_ERROR'),
         shape(3, 'succeeded', null),
       ]);
+      // The success is the job's own row (no history row of its own), read back as the job says it.
+      expect(items[2]).toMatchObject({ startedAt: job.startedAt, finishedAt: job.finishedAt });
+      expect(items[2].startedAt >= (items[1].finishedAt as string)).toBe(true);
+      const history = await db.query<{ outcome: string }[]>(
+        'SELECT outcome FROM job_attempts WHERE job_id = $1 ORDER BY attempt',
+        [job.id],
+      );
+      expect(history).toEqual([{ outcome: 'failed' }, { outcome: 'failed' }]);
     });
   });
 

@@ -90,7 +90,8 @@ export class JobStore {
   }
 
   /**
-   * Records finished attempts: moves each job on and appends its attempt row, in one statement.
+   * Records finished attempts: moves each job on and appends its attempt row (but for a success,
+   * which the job row records), in one statement.
    * A cancel requested meanwhile wins (the job ends `cancelled`). Returns the jobs moved; the
    * others were fenced off. What handlers reported is made storable first (storableJson, storableText).
    */
@@ -131,7 +132,8 @@ export class JobStore {
            CASE WHEN status = 'cancelled' AND outcome <> 'interrupted' THEN 'cancelled' ELSE outcome END,
            error_code, error_message
          FROM done
-         WHERE outcome <> 'deferred'
+         -- A succeeded attempt is the job's last and its row holds it (migration 1796000000000).
+         WHERE outcome <> 'deferred' AND status <> 'succeeded'
        )
        SELECT id, type, status, lease_token AS "leaseToken" FROM done`,
       [

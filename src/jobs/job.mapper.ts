@@ -112,13 +112,19 @@ export function toAttemptDto(row: JobAttempt): JobAttemptDto {
   };
 }
 
-/** The attempt in progress, which lives on the job row until it ends. */
-export function runningAttemptDto(job: JobRow): JobAttemptDto {
+/**
+ * The attempt that lives on the job row, if any: the one in progress, or the success that ended
+ * the job (a succeeded attempt gets no history row, migration 1796000000000). The others are
+ * job_attempts rows.
+ */
+export function attemptOnJobRow(job: JobRow): JobAttemptDto | null {
+  if (job.status !== 'running' && job.status !== 'succeeded') return null;
+  const succeeded = job.status === 'succeeded';
   return {
     attempt: job.attempts,
     startedAt: (job.startedAt ?? job.updatedAt).toISOString(),
-    finishedAt: null,
-    outcome: null,
+    finishedAt: succeeded ? (job.finishedAt ?? job.updatedAt).toISOString() : null,
+    outcome: succeeded ? 'succeeded' : null,
     error: null,
     workerId: job.workerId,
   };

@@ -14,10 +14,10 @@ import { type NewJob, JobSubmission } from './job-submission';
 import { Job } from './job.entity';
 import {
   asAccepted,
+  attemptOnJobRow,
   insertedJobRow,
   JOB_COLUMNS,
   type JobRow,
-  runningAttemptDto,
   toAttemptDto,
   toClaimedJob,
   toJobDto,
@@ -152,7 +152,8 @@ export class JobsService {
       .getRepository(JobAttempt)
       .find({ where: { jobId: id }, order: { leaseToken: 'ASC' } });
     const items = rows.map(toAttemptDto);
-    if (job.status === 'running') items.push(runningAttemptDto(job));
+    const last = attemptOnJobRow(job);
+    if (last) items.push(last);
     return { items };
   }
 
