@@ -343,7 +343,13 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     // A store that is down cannot take the last writes; their leases expire and the jobs run
     // again elsewhere (at-least-once), so the drain does not wait past the hard limit for it.
-    await Promise.race([this.writer.flush(), new Promise((resolve) => setTimeout(resolve, FLUSH_LIMIT_MS))]);
+    let limit: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.writer.flush(),
+      new Promise((resolve) => (limit = setTimeout(resolve, FLUSH_LIMIT_MS))),
+    ]);
+    // Left running, the limit kept every stopped process alive for its full 5 s.
+    clearTimeout(limit);
     this.writer.close();
     this.logger.log('Worker drained');
   }
