@@ -9,7 +9,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * cancelled, interrupted or lost their lease keep their rows in job_attempts.
  *
  * This removes the history rows that earlier versions wrote for succeeded jobs, so that they are
- * not listed twice; `down` writes them back from the job rows.
+ * not listed twice; `down` writes them back from the job rows. One DELETE: on a store holding
+ * millions of succeeded jobs it takes as long as deleting that many rows, and it takes no lock
+ * that would hold up job writes meanwhile (only the rows it deletes).
  */
 export class SucceededAttemptOnJob1796000000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
