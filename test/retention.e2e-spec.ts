@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AuditRetention } from '../src/audit/audit-retention';
 import { JobRetention } from '../src/jobs/job-retention';
+import { FINAL_COUNTS } from '../src/jobs/job-state-counts';
 import { loginAdmin, newUser } from './support/auth';
 import { submitJob, waitForJob } from './support/jobs';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -63,10 +64,7 @@ describe('retention: finished jobs and audit rows are pruned in batches, one rep
     );
     expect(prune).toContain('"Index Name":"IDX_jobs_final"');
     expect(prune).not.toContain('"Node Type":"Sort"');
-    const counts = await planOf(
-      `SELECT type, status, count(*) FROM jobs
-         WHERE status IN ('succeeded', 'failed', 'cancelled') GROUP BY type, status`,
-    );
+    const counts = await planOf(FINAL_COUNTS);
     expect(counts).toContain('"Node Type":"Index Only Scan"');
     expect(counts).toContain('"Index Name":"IDX_jobs_final"');
     const indexes = await db.query<{ indexname: string; indexdef: string }[]>(
