@@ -343,13 +343,14 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     // A store that is down cannot take the last writes; their leases expire and the jobs run
     // again elsewhere (at-least-once), so the drain does not wait past the hard limit for it.
-    let limit: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.writer.flush(),
-      new Promise((resolve) => (limit = setTimeout(resolve, FLUSH_LIMIT_MS))),
-    ]);
-    // Left running, the limit kept every stopped process alive for its full 5 s.
-    clearTimeout(limit);
+    // The same bounded wait as the grace period's, whose timer ends with it (a hand-made race
+    // had left its 5 s timer keeping every stopped process alive).
+    let flushed = false;
+    void this.writer.flush().then(() => {
+      flushed = true;
+      this.waiters.changed();
+    });
+    await this.waiters.until(() => flushed, FLUSH_LIMIT_MS);
     this.writer.close();
     this.logger.log('Worker drained');
   }
