@@ -59,7 +59,7 @@ describe('rate limiting (CONTRACT §3)', () => {
   });
 
   it('AUTH_RATE_LIMIT_PER_MINUTE limits /v1/auth/* per client IP, whatever the account', async () => {
-    const t = await startTestApp({ env: { AUTH_RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_MINUTE: '0' } });
+    const t = await startTestApp({ env: { AUTH_RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_MINUTE: '100' } });
     try {
       const ip = randomIp();
       const attempt = (n: number) =>
@@ -74,6 +74,11 @@ describe('rate limiting (CONTRACT §3)', () => {
       const limited = await attempt(3);
       expect(limited.statusCode).toBe(429);
       expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED' });
+      // The headers are the auth limit's, under the names every 429 uses.
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+      expect(limited.headers['x-ratelimit-limit']).toBe('2');
+      expect(limited.headers['x-ratelimit-remaining']).toBe('0');
       // One budget for all of /v1/auth/*: the IP's refresh calls are out of it too.
       const refresh = await t.app.inject({
         method: 'POST',

@@ -11,7 +11,7 @@ import {
 } from '@nestjs/throttler';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimitConfig } from '@lib/config';
 import type { Principal } from '../auth/principal';
 import { RATE_LIMIT_REJECTIONS } from './rate-limit.metrics';
@@ -55,12 +55,25 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
     return `${throttler}:${tracker}`;
   }
 
+  /**
+   * A 429 says which limit refused it, in the headers CONTRACT §3 names: the library names a
+   * second throttler's headers after it (`Retry-After-auth`) and leaves the per-caller ones set
+   * by the throttler before it, so a client refused by the per-IP auth limit got no Retry-After
+   * and a Remaining above 0.
+   */
   protected override async throwThrottlingException(
     context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
     this.rejections.inc({ route: request.routeOptions.url ?? 'unmatched' });
+    http.getResponse<FastifyReply>().headers({
+      'retry-after': detail.timeToBlockExpire,
+      'x-ratelimit-limit': detail.limit,
+      'x-ratelimit-remaining': 0,
+      'x-ratelimit-reset': detail.timeToExpire,
+    });
     return super.throwThrottlingException(context, detail);
   }
 }
