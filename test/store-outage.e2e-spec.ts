@@ -55,6 +55,24 @@ describe('store outage (CONTRACT §3, §7)', () => {
     }
   });
 
+  it.each([
+    ['53300', 'sorry, too many clients already'],
+    ['55000', 'database "jobs" is not currently accepting connections'],
+    ['28P01', 'password authentication failed for user "jobs"'],
+  ])('while the store refuses new sessions (%s): API 503 problem with Retry-After', async (code, message) => {
+    proxy.refuse(code, message);
+    try {
+      const api = await t.app.inject({ method: 'GET', url: '/v1/probe/store' });
+      expect(api.statusCode).toBe(503);
+      expect(api.headers['retry-after']).toBe('5');
+      expect(api.json()).toMatchObject({ status: 503, code: 'STORE.UNAVAILABLE' });
+      expect(api.body).not.toContain(message);
+      expect((await t.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(503);
+    } finally {
+      proxy.restore();
+    }
+  });
+
   it('recovers by itself once the store is back', async () => {
     let status = 0;
     for (let i = 0; i < 50 && status !== 200; i++) {

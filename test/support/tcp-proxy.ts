@@ -2,12 +2,14 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
 
 /**
  * A TCP proxy the test controls, to cut the service off from its store and restore it.
- * `cut()` drops every open connection and refuses new ones until `restore()`.
+ * `cut()` drops every open connection and refuses new ones until `restore()`; `refuse()` drops
+ * them too, and answers new ones as PostgreSQL does a session it will not serve.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private server?: Server;
   private open = true;
+  private refusal?: Buffer;
   port = 0;
   /** Connections refused while cut: how hard the service knocks during an outage. */
   refused = 0;
@@ -32,6 +34,20 @@ export class TcpProxy {
 
   restore(): void {
     this.open = true;
+    this.refusal = undefined;
+  }
+
+  /**
+   * Like `cut()`, but each new connection gets, after its startup message, a FATAL
+   * ErrorResponse with this SQLSTATE (protocol 3.0: 'E', length, fields, a closing zero byte).
+   */
+  refuse(code: string, message: string): void {
+    this.cut();
+    const fields = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`);
+    const header = Buffer.alloc(5);
+    header.write('E');
+    header.writeInt32BE(fields.length + 4, 1);
+    this.refusal = Buffer.concat([header, fields]);
   }
 
   async stop(): Promise<void> {
@@ -48,6 +64,13 @@ export class TcpProxy {
   }
 
   private accept(client: Socket): void {
+    const refusal = this.refusal;
+    if (refusal) {
+      this.refused += 1;
+      client.on('error', () => client.destroy());
+      client.once('data', () => client.end(refusal));
+      return;
+    }
     if (!this.open) {
       this.refused += 1;
       client.destroy();

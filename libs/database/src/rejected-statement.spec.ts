@@ -17,5 +17,7 @@ describe('isRejectedStatement', () => {
     }
     expect(isRejectedStatement(new Error('Connection terminated'))).toBe(false);
     expect(isRejectedStatement('22P05')).toBe(false);
+    // A session the server refused at connect, whatever its code: not this statement's fault.
+    expect(isRejectedStatement(Object.assign(pgError('42501'), { severity: 'FATAL' }))).toBe(false);
   });
 });

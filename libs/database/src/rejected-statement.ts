@@ -6,6 +6,10 @@ const REJECTED_CLASSES = new Set(['22', '23', '42', '54']);
 /** True when `error` is PostgreSQL refusing the statement itself: retrying cannot help. */
 export function isRejectedStatement(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  // FATAL: the server refused the session (at connect, e.g. a revoked permission, 42501), not
+  // this statement; the store is unavailable (isStoreUnavailable), and the statement may pass later.
+  const severity = (error as { severity?: unknown }).severity;
+  if (severity === 'FATAL' || severity === 'PANIC') return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return REJECTED_CLASSES.has(code.slice(0, 2));
   const cause = (error as { driverError?: unknown }).driverError;
