@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { canonicalJson, type FieldError, validateAs } from '@lib/common';
+import { canonicalJson, type FieldError, findUnstorableValue, validateAs } from '@lib/common';
 import { timeOrderedUuid } from '@lib/database';
 import { DEFAULT_BACKOFF } from './backoff';
 import { JobHandlerRegistry } from './job-handler-registry';
@@ -39,6 +39,9 @@ export class JobSubmission {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       return [{ field: '(item)', message: 'each job must be a JSON object' }];
     }
+    // What the pipe checks in a whole body, it leaves to each item of a batch (ValidatedPerItem).
+    const unstorable = findUnstorableValue(raw);
+    if (unstorable) return [unstorable];
     return validateAs(CreateJobDto, raw);
   }
 

@@ -17,7 +17,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { KeepAsSent, PageQueryDto } from '@lib/common';
+import { KeepAsSent, PageQueryDto, ValidatedPerItem } from '@lib/common';
 import { ATTEMPT_OUTCOMES, type AttemptOutcome, JOB_STATUSES, type JobStatus } from './job-lifecycle';
 
 /** Printable ASCII, as in an HTTP header: the header and the body field accept the same keys. */
@@ -119,8 +119,9 @@ export class BatchCreateJobsDto {
   @ApiProperty({ type: [CreateJobDto] })
   @IsArray()
   @ArrayMinSize(1)
-  // As sent: each item is validated on its own later.
+  // As sent: each item is validated on its own later (JobSubmission.parse).
   @KeepAsSent()
+  @ValidatedPerItem()
   jobs!: unknown[];
 }
 

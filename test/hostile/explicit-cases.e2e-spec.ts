@@ -94,12 +94,6 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
         { type: 'http', payload: { url: 'https://example.com/', body: '\u0000' } },
         'payload.body',
       ],
-      [
-        'NUL in a batch item',
-        '/v1/jobs/batch',
-        { jobs: [{ type: 'noop' }, { type: 'noop', name: '\u0000' }] },
-        'jobs.1.name',
-      ],
       ['NUL in an API key name', '/v1/users/me/api-keys', { name: 'k\u0000' }, 'name'],
       ['a lone high surrogate in a job name', '/v1/jobs', { type: 'noop', name: 'a\ud800' }, 'name'],
       [
@@ -111,6 +105,40 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
     ])('%s → 400 on that field', async (_name, url, body, field) => {
       const problem = await expectRefused(postRaw(url, JSON.stringify(body)), 400);
       expect(fieldsOf(problem)).toEqual([field]);
+    });
+
+    it('a number JSON cannot write back (1e400) → 400, not stored as null', async () => {
+      const problem = await expectRefused(postRaw('/v1/jobs', '{"type":"noop","payload":{"n":1e400}}'), 400);
+      expect(fieldsOf(problem)).toEqual(['payload.n']);
+    });
+
+    it('in a batch, only the items the store cannot hold are refused (CONTRACT §5)', async () => {
+      const items = [
+        '{"type":"noop","payload":{"ok":1}}',
+        '{"type":"noop","name":"\\u0000"}',
+        '{"type":"noop","payload":{"s":"\\ud800"}}',
+        '{"type":"noop","payload":{"n":-1e400}}',
+        '{"type":"noop","payload":{"k\\u0000":1}}',
+      ];
+      const res = await postRaw('/v1/jobs/batch', `{"jobs":[${items.join(',')}]}`);
+      expect(res.statusCode).toBe(202);
+      const { results } = res.json<{
+        results: ({ job: JobJson } | { error: { status: number; errors: { field: string }[] } })[];
+      }>();
+      const errors = results.map((item) =>
+        'error' in item ? [item.error.status, fieldsOf(item.error)] : null,
+      );
+      expect(errors).toEqual([
+        null,
+        [400, ['name']],
+        [400, ['payload.s']],
+        [400, ['payload.n']],
+        [400, ['payload']],
+      ]);
+      const [created] = results;
+      if (!('job' in created)) throw new Error('the valid item was not created');
+      expect((await getJob(t.app, user, created.job.id)).payload).toEqual({ ok: 1 });
+      await watch.reset();
     });
 
     it.each([

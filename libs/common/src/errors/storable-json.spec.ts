@@ -34,6 +34,32 @@ describe('findUnstorableValue', () => {
   });
 });
 
+describe('findUnstorableValue: numbers and per-item arrays', () => {
+  it('refuses a number JSON cannot write back (1e400 parses as Infinity)', () => {
+    expect(findUnstorableValue(JSON.parse('{"a":{"n":-1e400}}'))).toEqual({
+      field: 'a.n',
+      message: 'must be a finite number',
+    });
+    expect(findUnstorableValue({ n: 1.5e308, m: -0 })).toBeUndefined();
+  });
+
+  it('under itemsKey checks only the nesting and reserved keys: each item is checked on its own later', () => {
+    const body = { jobs: [{ payload: { a: '\u0000', n: Infinity } }] };
+    expect(findUnstorableValue(body, '', 'jobs')).toBeUndefined();
+    expect(findUnstorableValue(body)).toMatchObject({ field: expect.stringMatching(/^jobs\.0\.payload\./) });
+    // The rest of the body is checked in full, and too deep an item refuses the whole body.
+    expect(findUnstorableValue({ ...body, note: 'a\u0000' }, '', 'jobs')).toMatchObject({ field: 'note' });
+    expect(findUnstorableValue({ jobs: [{ payload: { constructor: 1 } }] }, '', 'jobs')).toMatchObject({
+      field: 'jobs.0.payload.constructor',
+    });
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 100; i++) deep = [deep];
+    expect(findUnstorableValue({ jobs: [{ payload: deep }] }, '', 'jobs')).toMatchObject({
+      message: expect.stringContaining('nest deeper'),
+    });
+  });
+});
+
 describe('storableJson and storableText (repairing what handlers report)', () => {
   it.each([
     ['a\u0000b', 'a\ufffdb'],

@@ -32,10 +32,23 @@ export function createValidationPipe(): ValidationPipe {
   });
 }
 
+const VALIDATED_PER_ITEM = Symbol('validated per item');
+
+/**
+ * An array property whose items the handler validates one by one, each item answered with its
+ * own errors (a batch): the pipe checks only their nesting and reserved keys, so that one bad
+ * item cannot refuse the others. The handler must run findUnstorableValue on each item itself.
+ */
+export const ValidatedPerItem = (): PropertyDecorator => (target, key) =>
+  Reflect.defineMetadata(VALIDATED_PER_ITEM, key, target.constructor);
+
 class StorableValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type !== 'custom') {
-      const error = findUnstorableValue(value, metadata.data ?? '');
+      const itemsKey = metadata.metatype
+        ? (Reflect.getMetadata(VALIDATED_PER_ITEM, metadata.metatype) as string | undefined)
+        : undefined;
+      const error = findUnstorableValue(value, metadata.data ?? '', itemsKey);
       if (error) throw new RequestValidationError([error]);
     }
     const inherited = metadata.type === 'custom' ? [] : inheritedKeyErrors(value);
