@@ -38,4 +38,12 @@ describe('TokenIssuer.verifyAccess (its verified-token memory)', () => {
     const other = new JwtService({ secret: `${SECRET}-other` }).sign(claims, { expiresIn: 60 });
     expect(await issuer.verifyAccess(other)).toBeNull();
   });
+
+  it('refuses a validly signed token of another shape: no exp, a sub that is not a user id, no ver', async () => {
+    expect(await issuer.verifyAccess(jwt.sign(claims))).toBeNull();
+    expect(await issuer.verifyAccess(jwt.sign({ ...claims, sub: 'admin' }, { expiresIn: 60 }))).toBeNull();
+    expect(await issuer.verifyAccess(jwt.sign({ ...claims, ver: '0' }, { expiresIn: 60 }))).toBeNull();
+    const { jti: _jti, ...withoutJti } = claims;
+    expect(await issuer.verifyAccess(jwt.sign(withoutJti, { expiresIn: 60 }))).toBeNull();
+  });
 });

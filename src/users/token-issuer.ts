@@ -67,7 +67,11 @@ export class TokenIssuer {
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.accessSeconds };
   }
 
-  /** Verifies signature (HS256 only), expiry and shape; null for anything else. */
+  /**
+   * Verifies signature (HS256 only), expiry and shape; null for anything else. The shape is what
+   * this issuer signs: a token it did not sign that way (no `exp`, so valid forever; a `sub` that
+   * is not a user id, which the store would refuse with a 500) is not an access token.
+   */
   async verifyAccess(token: string): Promise<AccessClaims | null> {
     const known = this.verified.get(token);
     if (known) {
@@ -79,14 +83,27 @@ export class TokenIssuer {
       const claims = await this.jwt.verifyAsync<Partial<AccessClaims> & { exp?: number }>(token, {
         algorithms: ['HS256'],
       });
-      if (typeof claims.sub !== 'string' || typeof claims.ver !== 'number') return null;
-      if (typeof claims.exp === 'number') {
-        if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
-        this.verified.set(token, claims as AccessClaims & { exp: number });
-      }
-      return claims as AccessClaims;
+      if (!isAccessClaims(claims)) return null;
+      if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+      this.verified.set(token, claims);
+      return claims;
     } catch {
       return null;
     }
   }
+}
+
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function isAccessClaims(
+  claims: Partial<AccessClaims> & { exp?: number },
+): claims is AccessClaims & { exp: number } {
+  return (
+    typeof claims.sub === 'string' &&
+    USER_ID.test(claims.sub) &&
+    typeof claims.role === 'string' &&
+    typeof claims.jti === 'string' &&
+    Number.isInteger(claims.ver) &&
+    typeof claims.exp === 'number'
+  );
 }

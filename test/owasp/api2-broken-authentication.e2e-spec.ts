@@ -63,6 +63,8 @@ describe('OWASP API2:2023 Broken Authentication', () => {
         ['a stale ver', sign({ ...claims, ver: Number(ver) - 1 }, 'HS256')],
         ['role admin in the claims', sign({ ...claims, role: 'admin', ver: Number(ver) + 1 }, 'HS256')],
         ['sub of nobody', sign({ ...claims, sub: randomUUID() }, 'HS256')],
+        ['a sub that is not a user id', sign({ ...claims, sub: 'admin' }, 'HS256')],
+        ['no exp (valid forever)', signer.sign(claims, { algorithm: 'HS256' })],
         ['the token twice', `${user.accessToken}${user.accessToken}`],
         ['a trailing dot', `${user.accessToken}.`],
       ];
