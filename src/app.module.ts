@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import {
+  BodylessRouteGuard,
   CallerThrottlerGuard,
   CommonModule,
   createValidationPipe,
@@ -40,10 +41,11 @@ import { UsersModule } from './users/users.module';
   providers: [
     { provide: APP_FILTER, useFactory: () => new ProblemDetailsFilter(STATUS_BY_CODE) },
     { provide: APP_PIPE, useFactory: createValidationPipe },
-    // Identify the caller → rate-limit (bad credentials count too) → 401/403.
+    // Identify the caller → rate-limit (bad credentials count too) → 401/403 → no body where none is read.
     { provide: APP_GUARD, useExisting: AuthenticationGuard },
     { provide: APP_GUARD, useExisting: CallerThrottlerGuard },
     { provide: APP_GUARD, useExisting: AccessGuard },
+    { provide: APP_GUARD, useClass: BodylessRouteGuard },
   ],
 })
 export class AppModule {}

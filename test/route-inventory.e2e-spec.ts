@@ -1,3 +1,4 @@
+import { loginAdmin } from './support/auth';
 import { documentedRoutes, startTestApp, type TestApp } from './support/test-app';
 
 // The only routes anyone may call without credentials (STYLE: secure by default).
@@ -32,6 +33,26 @@ describe('route inventory', () => {
       const key = `${method} ${path}`;
       if (PUBLIC.has(key)) expect(`${key} ${res.statusCode}`).not.toBe(`${key} 401`);
       else expect(`${key} ${res.statusCode}`).toBe(`${key} 401`);
+    }
+  });
+
+  it('every route that takes a request body or none refuses an unknown body field (CONTRACT §3)', async () => {
+    const admin = await loginAdmin(t.app);
+    const writes = routes.filter((r) => r.method !== 'GET');
+    expect(writes.length).toBeGreaterThan(10);
+    for (const { method, path } of writes) {
+      const url = path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000');
+      const res = await t.app.inject({
+        method: method as 'POST',
+        url,
+        headers: admin.headers,
+        payload: { zzUnknownField: 1 },
+      });
+      const key = `${method} ${path}`;
+      expect(`${key} ${res.statusCode}`).toBe(`${key} 400`);
+      expect(res.json<{ errors: { field: string }[] }>().errors).toEqual(
+        expect.arrayContaining([expect.objectContaining({ field: 'zzUnknownField' })]),
+      );
     }
   });
 
