@@ -79,7 +79,10 @@ describe('users, API keys and roles (CONTRACT §4)', () => {
       expect(asKey.json()).toMatchObject({ id: user.id });
 
       const list = await t.app.inject({ method: 'GET', url: '/v1/users/me/api-keys', headers: user.headers });
-      expect(list.json()).toEqual({ items: [expect.objectContaining({ id: key.id, prefix: key.prefix })] });
+      expect(list.json()).toEqual({
+        items: [expect.objectContaining({ id: key.id, prefix: key.prefix })],
+        nextCursor: null,
+      });
       expect(list.body).not.toContain(key.key);
       const stored = await t.app
         .get(DataSource)
@@ -98,6 +101,42 @@ describe('users, API keys and roles (CONTRACT §4)', () => {
         headers: { 'x-api-key': key.key },
       });
       expect(after.statusCode).toBe(401);
+    });
+
+    it('lists the keys a page at a time, newest first, like every list (CONTRACT §3)', async () => {
+      const user = await newUser(t.app, admin);
+      const made: string[] = [];
+      for (let i = 0; i < 5; i++) made.push((await newApiKey(t.app, user, `k${i}`)).id);
+      const revoked = made.shift() as string;
+      const gone = await t.app.inject({
+        method: 'DELETE',
+        url: `/v1/users/me/api-keys/${revoked}`,
+        headers: user.headers,
+      });
+      expect(gone.statusCode).toBe(204);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const url: string = `/v1/users/me/api-keys?limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+        const res = await t.app.inject({ method: 'GET', url, headers: user.headers });
+        expect(res.statusCode).toBe(200);
+        const page = res.json<{ items: { id: string }[]; nextCursor: string | null }>();
+        expect(page.items.length).toBeLessThanOrEqual(3);
+        seen.push(...page.items.map((k) => k.id));
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor && pages < 10);
+      expect(pages).toBe(2);
+      expect(seen).toEqual([...made].reverse());
+      for (const url of [
+        '/v1/users/me/api-keys?limit=0',
+        '/v1/users/me/api-keys?cursor=garbage',
+        '/v1/users/me/api-keys?x=1',
+      ]) {
+        const bad = await t.app.inject({ method: 'GET', url, headers: user.headers });
+        expect(`${url} ${bad.statusCode}`).toBe(`${url} 400`);
+      }
     });
 
     it("another user's key is not found, and stays valid", async () => {

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { DataSource, IsNull } from 'typeorm';
-import { RequestValidationError } from '@lib/common';
+import { decodeCursor, type Page, type PageQueryDto, RequestValidationError, toPage } from '@lib/common';
 import { authConfig } from '@lib/config';
+import { keysetPage } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
 import { ApiKey } from './api-key.entity';
 import { Authenticator } from './authenticator';
@@ -70,12 +71,15 @@ export class ApiKeysService {
     }
   }
 
-  async list(userId: string): Promise<{ items: ApiKeyDto[] }> {
-    const keys = await this.dataSource.getRepository(ApiKey).find({
-      where: { userId, revokedAt: IsNull() },
-      order: { createdAt: 'DESC', id: 'DESC' },
-    });
-    return { items: keys.map(toApiKeyDto) };
+  /** Newest first, a page at a time like every list (CONTRACT §3). */
+  async list(userId: string, query: PageQueryDto): Promise<Page<ApiKeyDto>> {
+    const qb = this.dataSource
+      .getRepository(ApiKey)
+      .createQueryBuilder('k')
+      .where('k.userId = :userId AND k.revokedAt IS NULL', { userId });
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const rows = await keysetPage(qb, 'k', query.limit, after).getMany();
+    return toPage(rows, query.limit, toApiKeyDto);
   }
 
   /** Another user's key id is "not found", never "forbidden": ids of others are not revealed. */

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -7,10 +7,10 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { AuthenticatedApi, CurrentPrincipal, type Principal, uuidParam } from '@lib/common';
+import { AuthenticatedApi, CurrentPrincipal, PageQueryDto, type Principal, uuidParam } from '@lib/common';
 import { ApiKeysService } from './api-keys.service';
 import {
-  ApiKeyListDto,
+  ApiKeyPageDto,
   ChangePasswordDto,
   CreateApiKeyDto,
   CreatedApiKeyDto,
@@ -58,11 +58,11 @@ export class MeController {
     return this.apiKeys.create(me.userId, body);
   }
 
-  /** Your active API keys (prefixes only). */
+  /** Your active API keys (prefixes only), newest first. */
   @Get('api-keys')
-  @ApiOkResponse({ type: ApiKeyListDto })
-  listApiKeys(@CurrentPrincipal() me: Principal): Promise<ApiKeyListDto> {
-    return this.apiKeys.list(me.userId);
+  @ApiOkResponse({ type: ApiKeyPageDto })
+  listApiKeys(@CurrentPrincipal() me: Principal, @Query() query: PageQueryDto): Promise<ApiKeyPageDto> {
+    return this.apiKeys.list(me.userId, query);
   }
 
   /** Revoke one of your API keys. */

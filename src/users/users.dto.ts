@@ -149,6 +149,7 @@ export class CreatedApiKeyDto extends ApiKeyDto {
   key!: string;
 }
 
-export class ApiKeyListDto {
+export class ApiKeyPageDto {
   items!: ApiKeyDto[];
+  nextCursor!: string | null;
 }
