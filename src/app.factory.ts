@@ -1,11 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { type DynamicModule, type ModuleMetadata, VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import { genRequestId, PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER, ShutdownState, toProblem } from '@lib/common';
+import {
+  clientErrorResponse,
+  genRequestId,
+  PROBLEM_CONTENT_TYPE,
+  REQUEST_ID_HEADER,
+  ShutdownState,
+  toProblem,
+} from '@lib/common';
 import { appConfig } from '@lib/config';
 import { STATUS_BY_CODE } from './app.errors';
 import { AppModule } from './app.module';
@@ -29,6 +37,7 @@ const CONTENT_SECURITY_POLICY = {
  */
 export async function createApp(imports: ModuleMetadata['imports'] = []): Promise<NestFastifyApplication> {
   const cfg = appConfig();
+  const securityHeaders = helmetHeaders();
   const adapter = new FastifyAdapter({
     bodyLimit: cfg.maxBodyBytes,
     trustProxy: cfg.trustProxy,
@@ -51,6 +60,13 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
         .type(PROBLEM_CONTENT_TYPE)
         .send(problem);
     },
+    // What Node's HTTP parser refuses before there is a request (headers over 16 KiB, a
+    // malformed request line): problem+json too, not Fastify's own JSON.
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) socket.write(clientErrorResponse(error, securityHeaders));
+      socket.destroy(error);
+    },
   });
   const root: DynamicModule = { module: class JobsServiceRoot {}, imports: [AppModule, ...imports] };
   // JSON everywhere (CONTRACT §3): Fastify's own JSON parser only. Nest would add a form parser,
@@ -63,7 +79,6 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
-  const securityHeaders = helmetHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.headers(securityHeaders).header(REQUEST_ID_HEADER, request.id);
     done();

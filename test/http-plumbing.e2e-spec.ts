@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { ProbeModule } from './support/probe.module';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -132,6 +133,59 @@ describe('HTTP plumbing (CONTRACT §3)', () => {
       expect(body.detail).toBe('An unexpected error occurred.');
       expect(res.body).not.toMatch(/SELECT|password|at \w+ \(|\.ts:\d+/);
     });
+  });
+
+  describe("what Node's HTTP parser refuses, before there is a request", () => {
+    /** One raw request on its own connection; the answer as status, headers and body. */
+    const raw = async (request: string) => {
+      const address = t.app.getHttpServer().address() as { port: number };
+      const socket = connect(address.port, '127.0.0.1');
+      socket.end(request);
+      const chunks: Buffer[] = [];
+      for await (const chunk of socket) chunks.push(chunk as Buffer);
+      const [head, body] = Buffer.concat(chunks).toString('utf8').split('\r\n\r\n');
+      const [statusLine, ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(
+        lines.map((line) => [
+          line.slice(0, line.indexOf(':')).toLowerCase(),
+          line.slice(line.indexOf(':') + 1).trim(),
+        ]),
+      );
+      return {
+        status: Number(statusLine.split(' ')[1]),
+        headers,
+        body: JSON.parse(body) as Record<string, unknown>,
+      };
+    };
+
+    beforeAll(() => t.app.listen(0, '127.0.0.1'));
+
+    it.each([
+      [
+        'headers over 16 KiB',
+        `GET /v1/jobs?x=1 HTTP/1.1\r\nhost: a\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        431,
+        '/v1/jobs',
+      ],
+      ['a malformed request line', 'GARBAGE\r\n\r\n', 400, '/'],
+    ])(
+      '%s → problem+json with a request id and the security headers',
+      async (_name, request, status, instance) => {
+        const res = await raw(request);
+        expect(res.status).toBe(status);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.headers['x-request-id']).toMatch(UUID);
+        expect(res.headers['x-content-type-options']).toBe('nosniff');
+        expect(res.body).toMatchObject({ status, instance, requestId: res.headers['x-request-id'] });
+        expect(res.body).toEqual(
+          expect.objectContaining({
+            type: expect.any(String),
+            title: expect.any(String),
+            detail: expect.any(String),
+          }),
+        );
+      },
+    );
   });
 
   describe('security headers', () => {

@@ -7,6 +7,7 @@ export * from './errors/validation.pipe';
 export * from './errors/fast-validation';
 export * from './errors/storable-json';
 export * from './http/request-id';
+export * from './http/client-error-response';
 export * from './lifecycle/graceful-shutdown';
 export * from './lifecycle/shutdown-state';
 export * from './lifecycle/readiness-details';
