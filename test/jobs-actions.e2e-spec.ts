@@ -157,7 +157,9 @@ describe('job reads and actions (CONTRACT §5)', () => {
         method: 'POST',
         url: '/v1/jobs/batch',
         headers: user.headers,
-        payload: { jobs: Array.from({ length: 25 }, () => ({ type: 'noop', delaySeconds: 3600 })) },
+        payload: {
+          jobs: Array.from({ length: 25 }, () => ({ type: 'noop', payload: {}, delaySeconds: 3600 })),
+        },
       });
       expect(batch.statusCode).toBe(202);
       const created = batch.json<{ results: { job: JobJson }[] }>().results.map((r) => r.job.id);
@@ -394,7 +396,7 @@ describe('job reads and actions (CONTRACT §5)', () => {
         method: 'POST',
         url: '/v1/jobs',
         headers: user.headers,
-        payload: { type: 'noop', delaySeconds: 3600 },
+        payload: { type: 'noop', payload: {}, delaySeconds: 3600 },
       });
       expect(res.statusCode).toBe(202);
       const id = res.json<JobJson>().id;

@@ -442,7 +442,7 @@ describe('job engine (CONTRACT §5)', () => {
 
     it('cancels a job waiting for a free slot: its handler never runs with a live signal', async () => {
       const busy = await Promise.all(
-        [1, 2, 3].map(() => submitJob(t.app, admin, { type: 'test.gate', timeoutSeconds: 120 })),
+        [1, 2, 3].map(() => submitJob(t.app, admin, { type: 'test.gate', payload: {}, timeoutSeconds: 120 })),
       );
       const gates = await Promise.all(busy.map((job) => gateOf(job.id)));
       const waiting = await submitJob(t.app, admin, { type: 'test.counting', payload: { sleepMs: 3000 } });
@@ -566,7 +566,12 @@ describe('job engine (CONTRACT §5)', () => {
       // whatever room its engine has for claiming ahead, so it cannot take the job back.
       const a = await start({ ...frozenEnv, JOBS_CONCURRENCY: onPostgres ? '1' : '10' });
       const admin = await loginAdmin(a.app);
-      const job = await submitJob(a.app, admin, { type: 'test.gate', maxAttempts: 3, timeoutSeconds: 120 });
+      const job = await submitJob(a.app, admin, {
+        type: 'test.gate',
+        payload: {},
+        maxAttempts: 3,
+        timeoutSeconds: 120,
+      });
       const firstGate = await gateOf(job.id);
       const first = await leaseRow(a, job.id);
       expect(first.status).toBe('running');
@@ -630,7 +635,12 @@ describe('job engine (CONTRACT §5)', () => {
     it('fails a job whose lease expired on its last attempt (LEASE_EXPIRED), and keeps it failed', async () => {
       const a = await start(frozenEnv);
       const admin = await loginAdmin(a.app);
-      const job = await submitJob(a.app, admin, { type: 'test.gate', maxAttempts: 1, timeoutSeconds: 120 });
+      const job = await submitJob(a.app, admin, {
+        type: 'test.gate',
+        payload: {},
+        maxAttempts: 1,
+        timeoutSeconds: 120,
+      });
       const gate = await gateOf(job.id);
       const held = await leaseRow(a, job.id);
       if (onPostgres) await start(reaperEnv);
@@ -667,7 +677,12 @@ describe('job engine (CONTRACT §5)', () => {
       // it again while the stale attempt still ran.
       const a = await start({ JOBS_LEASE_SECONDS: '5' });
       const admin = await loginAdmin(a.app);
-      const job = await submitJob(a.app, admin, { type: 'test.gate', maxAttempts: 5, timeoutSeconds: 120 });
+      const job = await submitJob(a.app, admin, {
+        type: 'test.gate',
+        payload: {},
+        maxAttempts: 5,
+        timeoutSeconds: 120,
+      });
       const firstGate = await gateOf(job.id);
       const first = await leaseRow(a, job.id);
       await freezeLease(a, job.id, first.token);

@@ -136,46 +136,56 @@ describe('submitting jobs (CONTRACT §5)', () => {
       });
     });
 
-    it('defaults an omitted payload to {}', async () => {
-      const job = await submitJob(t.app, user, { type: 'noop' });
+    it.each([
+      ['an omitted payload', { type: 'noop' }],
+      ['payload: null', { type: 'noop', payload: null }],
+    ])('refuses %s with 400 naming payload (it is required), and creates nothing', async (_, body) => {
+      const before = await countJobs();
+      const problem = expectProblem(await post(user, body), 400);
+      expect(problem.errors).toEqual([{ field: 'payload', message: 'payload must be an object' }]);
+      expect(await countJobs()).toBe(before);
+    });
+
+    it('takes an empty payload for a type that needs none', async () => {
+      const job = await submitJob(t.app, user, { type: 'noop', payload: {} });
       expect(job.payload).toEqual({});
       expect((await getJob(t.app, user, job.id)).payload).toEqual({});
     });
 
     const invalid: [string, Record<string, unknown>, string | RegExp][] = [
       ['no type', { payload: {} }, 'type'],
-      ['an unknown type', { type: 'no-such-type' }, 'type'],
+      ['an unknown type', { type: 'no-such-type', payload: {} }, 'type'],
       ['a sleep payload without ms', { type: 'sleep', payload: {} }, 'payload.ms'],
       ['a sleep payload with ms "x"', { type: 'sleep', payload: { ms: 'x' } }, 'payload.ms'],
       ['an extra payload field', { type: 'sleep', payload: { ms: 1, extra: true } }, /^payload\.extra$/],
-      ['priority 0', { type: 'noop', priority: 0 }, 'priority'],
-      ['priority 11', { type: 'noop', priority: 11 }, 'priority'],
-      ['priority 2.5', { type: 'noop', priority: 2.5 }, 'priority'],
-      ['maxAttempts 0', { type: 'noop', maxAttempts: 0 }, 'maxAttempts'],
-      ['maxAttempts 26', { type: 'noop', maxAttempts: 26 }, 'maxAttempts'],
-      ['timeoutSeconds 0', { type: 'noop', timeoutSeconds: 0 }, 'timeoutSeconds'],
-      ['timeoutSeconds 3601', { type: 'noop', timeoutSeconds: 3601 }, 'timeoutSeconds'],
-      ['runAt not ISO 8601', { type: 'noop', runAt: 'tomorrow' }, 'runAt'],
+      ['priority 0', { type: 'noop', payload: {}, priority: 0 }, 'priority'],
+      ['priority 11', { type: 'noop', payload: {}, priority: 11 }, 'priority'],
+      ['priority 2.5', { type: 'noop', payload: {}, priority: 2.5 }, 'priority'],
+      ['maxAttempts 0', { type: 'noop', payload: {}, maxAttempts: 0 }, 'maxAttempts'],
+      ['maxAttempts 26', { type: 'noop', payload: {}, maxAttempts: 26 }, 'maxAttempts'],
+      ['timeoutSeconds 0', { type: 'noop', payload: {}, timeoutSeconds: 0 }, 'timeoutSeconds'],
+      ['timeoutSeconds 3601', { type: 'noop', payload: {}, timeoutSeconds: 3601 }, 'timeoutSeconds'],
+      ['runAt not ISO 8601', { type: 'noop', payload: {}, runAt: 'tomorrow' }, 'runAt'],
       [
         'runAt and delaySeconds together',
-        { type: 'noop', runAt: new Date(Date.now() + 60_000).toISOString(), delaySeconds: 5 },
+        { type: 'noop', payload: {}, runAt: new Date(Date.now() + 60_000).toISOString(), delaySeconds: 5 },
         /^(runAt|delaySeconds)$/,
       ],
-      ['delaySeconds -1', { type: 'noop', delaySeconds: -1 }, 'delaySeconds'],
-      ['an unknown top-level field', { type: 'noop', colour: 'red' }, 'colour'],
+      ['delaySeconds -1', { type: 'noop', payload: {}, delaySeconds: -1 }, 'delaySeconds'],
+      ['an unknown top-level field', { type: 'noop', payload: {}, colour: 'red' }, 'colour'],
       [
         'backoff.baseSeconds > maxSeconds',
-        { type: 'noop', backoff: { baseSeconds: 10, maxSeconds: 5 } },
+        { type: 'noop', payload: {}, backoff: { baseSeconds: 10, maxSeconds: 5 } },
         /^backoff\./,
       ],
       [
         'backoff.baseSeconds 0',
-        { type: 'noop', backoff: { baseSeconds: 0, maxSeconds: 5 } },
+        { type: 'noop', payload: {}, backoff: { baseSeconds: 0, maxSeconds: 5 } },
         'backoff.baseSeconds',
       ],
       ['an array payload', { type: 'noop', payload: [1, 2] }, 'payload'],
       ['a string payload', { type: 'noop', payload: 'hello' }, 'payload'],
-      ['a name over 200 characters', { type: 'noop', name: 'n'.repeat(201) }, 'name'],
+      ['a name over 200 characters', { type: 'noop', payload: {}, name: 'n'.repeat(201) }, 'name'],
     ];
     it.each(invalid)('refuses %s with 400 naming the field, and creates nothing', async (_, body, field) => {
       const before = await countJobs();
@@ -188,7 +198,11 @@ describe('submitting jobs (CONTRACT §5)', () => {
       ['a space', 'two words'],
     ])('refuses an Idempotency-Key header with %s (400), and creates nothing', async (_, key) => {
       const before = await countJobs();
-      expectProblem(await post(user, { type: 'noop' }, { 'idempotency-key': key }), 400, 'Idempotency-Key');
+      expectProblem(
+        await post(user, { type: 'noop', payload: {} }, { 'idempotency-key': key }),
+        400,
+        'Idempotency-Key',
+      );
       expect(await countJobs()).toBe(before);
     });
   });
@@ -198,13 +212,18 @@ describe('submitting jobs (CONTRACT §5)', () => {
       const later = new Date(Date.now() + 3_600_000);
       const atLater = await submitJob(t.app, user, {
         type: 'test.counting',
+        payload: {},
         runAt: later.toISOString().replace('Z', '+00:00'),
       });
       expect(atLater.runAt).toBe(later.toISOString());
-      const delayed = await submitJob(t.app, user, { type: 'test.counting', delaySeconds: 3600 });
+      const delayed = await submitJob(t.app, user, {
+        type: 'test.counting',
+        payload: {},
+        delaySeconds: 3600,
+      });
       expect(Date.parse(delayed.runAt) - Date.parse(delayed.createdAt)).toBeGreaterThan(3_590_000);
       // A job submitted afterwards and due now proves the worker has claimed since.
-      const now = await submitJob(t.app, user, { type: 'test.counting' });
+      const now = await submitJob(t.app, user, { type: 'test.counting', payload: {} });
       expect((await waitForJob(t.app, user, now.id)).status).toBe('succeeded');
       await sleep(300);
       for (const job of [atLater, delayed]) {
@@ -218,12 +237,16 @@ describe('submitting jobs (CONTRACT §5)', () => {
     });
 
     it('a runAt with an offset is stored as the same instant in UTC', async () => {
-      const job = await submitJob(t.app, user, { type: 'noop', runAt: '2099-06-01T12:00:00+02:00' });
+      const job = await submitJob(t.app, user, {
+        type: 'noop',
+        payload: {},
+        runAt: '2099-06-01T12:00:00+02:00',
+      });
       expect(job.runAt).toBe('2099-06-01T10:00:00.000Z');
     });
 
     it('an explicit runAt: null is refused or means now, never the epoch', async () => {
-      const res = await post(user, { type: 'noop', runAt: null });
+      const res = await post(user, { type: 'noop', payload: {}, runAt: null });
       if (res.statusCode === 400) return void expectProblem(res, 400, 'runAt');
       expect(res.statusCode).toBe(202);
       const job = res.json<JobJson>();
@@ -231,7 +254,7 @@ describe('submitting jobs (CONTRACT §5)', () => {
     });
 
     it('delaySeconds: 2 runs the job after about 2 s, not before', async () => {
-      const job = await submitJob(t.app, user, { type: 'test.counting', delaySeconds: 2 });
+      const job = await submitJob(t.app, user, { type: 'test.counting', payload: {}, delaySeconds: 2 });
       const delay = Date.parse(job.runAt) - Date.parse(job.createdAt);
       expect(delay).toBeGreaterThan(1500);
       expect(delay).toBeLessThan(3000);
@@ -290,7 +313,7 @@ describe('submitting jobs (CONTRACT §5)', () => {
       const before = await countJobs();
       const res = await post(
         user,
-        { type: 'noop', idempotencyKey: 'body-key' },
+        { type: 'noop', payload: {}, idempotencyKey: 'body-key' },
         { 'idempotency-key': 'header-key' },
       );
       expectProblem(res, 400, /idempotency/i);
@@ -300,8 +323,8 @@ describe('submitting jobs (CONTRACT §5)', () => {
     it("another user's identical key makes a separate job", async () => {
       const [a, b] = [await newUser(t.app, admin), await newUser(t.app, admin)];
       const key = `shared-${randomUUID()}`;
-      const first = await submitJob(t.app, a, { type: 'noop' }, { 'idempotency-key': key });
-      const second = await post(b, { type: 'noop' }, { 'idempotency-key': key });
+      const first = await submitJob(t.app, a, { type: 'noop', payload: {} }, { 'idempotency-key': key });
+      const second = await post(b, { type: 'noop', payload: {} }, { 'idempotency-key': key });
       expect(second.statusCode).toBe(202);
       expect(second.json<JobJson>()).toMatchObject({ ownerId: b.id, idempotencyKey: key });
       expect(second.json<JobJson>().id).not.toBe(first.id);
@@ -372,19 +395,21 @@ describe('submitting jobs (CONTRACT §5)', () => {
         caller,
         [
           { type: 'noop', payload: { a: 1 } },
-          { type: 'no-such-type' },
+          { type: 'no-such-type', payload: {} },
           { type: 'sleep', payload: { ms: 1 }, priority: 9 },
           { type: 'sleep', payload: {} },
-          { type: 'noop', bogus: 1 },
+          { type: 'noop', payload: {}, bogus: 1 },
           { type: 'noop', payload: { v: 1 }, idempotencyKey: key },
           { type: 'noop', payload: { v: 2 }, idempotencyKey: key },
-          { type: 'noop', priority: 11 },
+          { type: 'noop', payload: {}, priority: 11 },
+          { type: 'noop', name: 'no payload' },
+          { type: 'noop', payload: {}, name: 'after' },
         ],
         { 'x-request-id': requestId },
       );
       expect(res.statusCode).toBe(202);
       const { results } = res.json<{ results: BatchItem[] }>();
-      expect(results.map((item) => item.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(results.map((item) => item.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
       const fieldOf = (i: number) => {
         const item = results[i];
         if (!('error' in item)) throw new Error(`item ${i} has no error`);
@@ -400,14 +425,16 @@ describe('submitting jobs (CONTRACT §5)', () => {
       expect(fieldOf(3)).toContain('payload.ms');
       expect(fieldOf(4)).toContain('bogus');
       expect(fieldOf(7)).toContain('priority');
+      expect(fieldOf(8)).toEqual(['payload']);
       expect(results[6]).toMatchObject({ error: { status: 409, code: 'JOBS.IDEMPOTENCY_CONFLICT' } });
       expect(results[5]).toMatchObject({ job: { id: original.id } });
       expect(results[0]).toMatchObject({ job: { type: 'noop', payload: { a: 1 }, ownerId: caller.id } });
       expect(results[2]).toMatchObject({ job: { type: 'sleep', priority: 9, status: 'queued' } });
+      expect(results[9]).toMatchObject({ job: { type: 'noop', name: 'after', payload: {} } });
 
-      const created = [results[0], results[2]].map((item) => ('job' in item ? item.job.id : ''));
-      expect(await countJobs('id = ANY($1::uuid[])', [created])).toBe(2);
-      expect(await countJobs()).toBe(before + 2);
+      const created = [results[0], results[2], results[9]].map((item) => ('job' in item ? item.job.id : ''));
+      expect(await countJobs('id = ANY($1::uuid[])', [created])).toBe(3);
+      expect(await countJobs()).toBe(before + 3);
       // The service writes one row for a multi-job insert: no resource id, the new ids in changes.
       const audit = await query<{ resource_id: string | null; changes: { jobIds: { after: string[] } } }>(
         "SELECT resource_id, changes FROM audit_logs WHERE action = 'job.created' AND request_id = $1",
@@ -425,13 +452,18 @@ describe('submitting jobs (CONTRACT §5)', () => {
       for (const type of ['noop', 'sleep']) expect((await queue(type, 'pause')).statusCode).toBe(200);
       const runAt = new Date(Date.now() + 3_600_000).toISOString();
       const res = await postBatch(user, [
-        { type: 'noop' },
+        { type: 'noop', payload: {} },
         { type: 'noop', payload: { b: [1, 'x'], a: { c: null } }, name: 'n', priority: 2, runAt },
         { type: 'sleep', payload: { ms: 5 }, delaySeconds: 30, maxAttempts: 7, timeoutSeconds: 9 },
-        { type: 'noop', idempotencyKey: `k-${randomUUID()}`, backoff: { baseSeconds: 2, maxSeconds: 5 } },
+        {
+          type: 'noop',
+          payload: {},
+          idempotencyKey: `k-${randomUUID()}`,
+          backoff: { baseSeconds: 2, maxSeconds: 5 },
+        },
         // What an array literal must quote (the batch's columns travel as array literals).
         { type: 'noop', name: 'NULL', payload: { s: 'a"b\\c,{d}', t: ' NULL ', u: 'é☃' } },
-        { type: 'noop', name: '"{,}\\"', idempotencyKey: 'NULL' },
+        { type: 'noop', payload: {}, name: '"{,}\\"', idempotencyKey: 'NULL' },
       ]);
       expect(res.statusCode).toBe(202);
       for (const item of res.json<{ results: BatchItem[] }>().results) {
@@ -444,6 +476,17 @@ describe('submitting jobs (CONTRACT §5)', () => {
     it('refuses an empty batch with 400', async () => {
       const before = await countJobs();
       expectProblem(await postBatch(user, []), 400, 'jobs');
+      expect(await countJobs()).toBe(before);
+    });
+
+    it('refuses an Idempotency-Key header with 400: a retried batch would not be idempotent', async () => {
+      const before = await countJobs();
+      const jobs = [{ type: 'noop', payload: {} }];
+      expectProblem(
+        await postBatch(user, jobs, { 'idempotency-key': `h-${randomUUID()}` }),
+        400,
+        'Idempotency-Key',
+      );
       expect(await countJobs()).toBe(before);
     });
 
@@ -483,7 +526,7 @@ describe('submitting jobs (CONTRACT §5)', () => {
       const caller = await newUser(t.app, admin);
       // A constraint only item 650 breaks: the statements before its own went in, and the
       // transaction must take them back with it.
-      const items = Array.from({ length: 700 }, () => ({ type: 'noop' }));
+      const items = Array.from({ length: 700 }, () => ({ type: 'noop', payload: {} }));
       await query('ALTER TABLE jobs ADD CONSTRAINT "CHK_test_batch" CHECK (priority <> 3) NOT VALID');
       try {
         (items[650] as { priority?: number }).priority = 3;
@@ -525,7 +568,7 @@ describe('submitting jobs (CONTRACT §5)', () => {
     it('refuses an unauthenticated submission with 401 and WWW-Authenticate: Bearer', async () => {
       const before = await countJobs();
       for (const headers of [{}, { authorization: 'Bearer not-a-token' }] as Record<string, string>[]) {
-        const res = await post({ headers }, { type: 'noop' });
+        const res = await post({ headers }, { type: 'noop', payload: {} });
         expectProblem(res, 401);
         expect(res.headers['www-authenticate']).toBe('Bearer');
       }
@@ -542,7 +585,7 @@ describe('submitting jobs (CONTRACT §5)', () => {
       });
       expect(created.statusCode).toBe(201);
       const { key } = created.json<{ key: string }>();
-      const res = await post({ headers: { 'x-api-key': key } }, { type: 'noop' });
+      const res = await post({ headers: { 'x-api-key': key } }, { type: 'noop', payload: {} });
       expect(res.statusCode).toBe(202);
       expect(res.json<JobJson>().ownerId).toBe(owner.id);
     });
@@ -563,7 +606,7 @@ describe('batch size limit (JOBS_BATCH_MAX)', () => {
       method: 'POST',
       url: '/v1/jobs/batch',
       headers: user.headers,
-      payload: { jobs: Array.from({ length: n }, () => ({ type: 'noop' })) },
+      payload: { jobs: Array.from({ length: n }, () => ({ type: 'noop', payload: {} })) },
     });
   const countJobs = async () =>
     (await t.app.get(DataSource).query<{ n: number }[]>('SELECT count(*)::int AS n FROM jobs'))[0].n;

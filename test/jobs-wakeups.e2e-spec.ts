@@ -29,17 +29,17 @@ describe('wake-ups reach the worker without polling (CONTRACT §2, §5)', () => 
   it('a job submitted to an idle worker starts without waiting for the poll', async () => {
     // Let the start-up claim and the LISTEN connection's first look pass.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const job = await submitJob(api.app, user, { type: 'noop' });
+    const job = await submitJob(api.app, user, { type: 'noop', payload: {} });
     expect((await waitForJob(api.app, user, job.id, undefined, 10_000)).status).toBe('succeeded');
   });
 
   // After a job ends, a worker that found the queue empty stops looking after each job (it looks
   // again only within 250 ms); the next job's wake-up must still reach it.
   it('so does the next job, submitted after the worker found the queue empty again', async () => {
-    const first = await submitJob(api.app, user, { type: 'noop' });
+    const first = await submitJob(api.app, user, { type: 'noop', payload: {} });
     await waitForJob(api.app, user, first.id, undefined, 10_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const next = await submitJob(api.app, user, { type: 'noop' });
+    const next = await submitJob(api.app, user, { type: 'noop', payload: {} });
     expect((await waitForJob(api.app, user, next.id, undefined, 10_000)).status).toBe('succeeded');
   });
 

@@ -38,7 +38,7 @@ describe('OpenAPI document of the built service', () => {
       expect(createJob.requestBody.content['application/json'].examples).toMatchObject({
         http: { value: { type: 'http', payload: { url: expect.stringMatching(/^https:/) } } },
         sleep: { value: { type: 'sleep', payload: { ms: 2000 } } },
-        noop: { value: { type: 'noop' } },
+        noop: { value: { type: 'noop', payload: {} } },
       });
 
       expect(doc.components.schemas.ProblemDetails.required).toEqual(

@@ -22,7 +22,7 @@ describe('retention: finished jobs and audit rows are pruned in batches, one rep
       [1, 2, 3].map((n) => submitJob(t.app, user, { type: 'noop', payload: { n } })),
     );
     const recent = await submitJob(t.app, user, { type: 'noop', payload: { n: 4 } });
-    const waiting = await submitJob(t.app, user, { type: 'noop', delaySeconds: 3600 });
+    const waiting = await submitJob(t.app, user, { type: 'noop', payload: {}, delaySeconds: 3600 });
     for (const job of [...old, recent]) await waitForJob(t.app, user, job.id);
     const oldIds = old.map((job) => job.id);
     await db.query("UPDATE jobs SET finished_at = now() - interval '31 days' WHERE id = ANY($1::uuid[])", [
@@ -91,7 +91,7 @@ describe('retention: finished jobs and audit rows are pruned in batches, one rep
   it('takes turns: while another replica holds the retention lock, a prune deletes nothing', async () => {
     const url = process.env.DATABASE_URL ? t.store.env.DATABASE_URL : undefined;
     const user = await newUser(t.app, await loginAdmin(t.app));
-    const job = await submitJob(t.app, user, { type: 'noop' });
+    const job = await submitJob(t.app, user, { type: 'noop', payload: {} });
     await waitForJob(t.app, user, job.id);
     await db.query("UPDATE jobs SET finished_at = now() - interval '31 days' WHERE id = $1", [job.id]);
     if (url) {

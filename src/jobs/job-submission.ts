@@ -51,7 +51,7 @@ export class JobSubmission {
     const dto = withoutNulls(submitted);
     const type = this.registry.get(dto.type);
     if (!type) throw new UnknownJobTypeError(dto.type);
-    const payload = dto.payload ?? {};
+    const { payload } = dto;
     const errors = this.registry.validatePayload(type, payload);
     if (dto.runAt !== undefined && dto.delaySeconds !== undefined) {
       errors.push({ field: 'runAt', message: 'give runAt or delaySeconds, not both' });

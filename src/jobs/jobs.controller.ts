@@ -76,10 +76,21 @@ export class JobsController {
   @Post('batch')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: BatchResultDto })
+  @ApiBadRequestResponse({
+    description:
+      'Not 1 to JOBS_BATCH_MAX jobs, or an Idempotency-Key header (each job takes its own idempotencyKey).',
+  })
   async createBatch(
     @CurrentPrincipal() caller: Principal,
     @Body() body: BatchCreateJobsDto,
+    @Headers('idempotency-key') key: string | undefined,
   ): Promise<BatchResultDto> {
+    // Ignoring it would let a client believe a retried batch is safe when each retry adds jobs.
+    if (key !== undefined) {
+      throw new RequestValidationError([
+        { field: 'Idempotency-Key', message: 'not taken by a batch: give each job its own idempotencyKey' },
+      ]);
+    }
     const outcomes = await this.jobs.submitBatch(caller, body.jobs);
     const requestId = this.context.get().requestId ?? '';
     return {

@@ -52,14 +52,13 @@ export class CreateJobDto {
   @MaxLength(200)
   name?: string;
 
-  /** Validated against the type's payload schema. Default `{}`. */
+  /** Required (CONTRACT §5); validated against the type's payload schema (`{}` where it takes none). */
   // Free-form JSON, kept exactly as parsed: class-transformer would rebuild it, dropping keys
   // such as `toString` and emptying any object with a `constructor` key.
   @ApiProperty({ type: 'object', additionalProperties: true, example: { ms: 1000 } })
-  @IsOptional()
   @IsObject()
   @KeepAsSent()
-  payload?: Record<string, unknown>;
+  payload!: Record<string, unknown>;
 
   /** 1-10, higher runs first. Default 5. */
   @IsOptional()

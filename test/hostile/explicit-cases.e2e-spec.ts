@@ -76,7 +76,10 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
 
     it('a 10 MB body → 413, and the service still answers', async () => {
       await expectRefused(
-        postRaw('/v1/jobs', JSON.stringify({ type: 'noop', name: 'x'.repeat(10 * 1024 * 1024) })),
+        postRaw(
+          '/v1/jobs',
+          JSON.stringify({ type: 'noop', payload: {}, name: 'x'.repeat(10 * 1024 * 1024) }),
+        ),
         413,
       );
       expect((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
@@ -85,7 +88,7 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
 
   describe('text the store cannot hold (PostgreSQL refuses NUL; UTF-8 has no lone surrogates)', () => {
     it.each([
-      ['NUL in a job name', '/v1/jobs', { type: 'noop', name: 'a\u0000b' }, 'name'],
+      ['NUL in a job name', '/v1/jobs', { type: 'noop', payload: {}, name: 'a\u0000b' }, 'name'],
       ['NUL in a payload string', '/v1/jobs', { type: 'noop', payload: { s: 'a\u0000' } }, 'payload.s'],
       ['NUL in a payload key', '/v1/jobs', { type: 'noop', payload: { 'k\u0000': 1 } }, 'payload'],
       [
@@ -95,7 +98,12 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
         'payload.body',
       ],
       ['NUL in an API key name', '/v1/users/me/api-keys', { name: 'k\u0000' }, 'name'],
-      ['a lone high surrogate in a job name', '/v1/jobs', { type: 'noop', name: 'a\ud800' }, 'name'],
+      [
+        'a lone high surrogate in a job name',
+        '/v1/jobs',
+        { type: 'noop', payload: {}, name: 'a\ud800' },
+        'name',
+      ],
       [
         'a lone low surrogate in a payload',
         '/v1/jobs',
@@ -115,7 +123,7 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
     it('in a batch, only the items the store cannot hold are refused (CONTRACT §5)', async () => {
       const items = [
         '{"type":"noop","payload":{"ok":1}}',
-        '{"type":"noop","name":"\\u0000"}',
+        '{"type":"noop","payload":{},"name":"\\u0000"}',
         '{"type":"noop","payload":{"s":"\\ud800"}}',
         '{"type":"noop","payload":{"n":-1e400}}',
         '{"type":"noop","payload":{"k\\u0000":1}}',
@@ -151,7 +159,11 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
     });
 
     it('a well-formed surrogate pair (an emoji) is ordinary text', async () => {
-      const res = await send({ method: 'POST', url: '/v1/jobs', payload: { type: 'noop', name: '😀' } });
+      const res = await send({
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { type: 'noop', payload: {}, name: '😀' },
+      });
       expect(res.json<JobJson>().name).toBe('😀');
       await watch.reset();
     });
@@ -164,13 +176,13 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
     });
 
     it.each([
-      ['__proto__ in the body', '{"type":"noop","__proto__":{"polluted":1}}'],
+      ['__proto__ in the body', '{"type":"noop","payload":{},"__proto__":{"polluted":1}}'],
       ['__proto__ in a payload', '{"type":"noop","payload":{"__proto__":{"polluted":1}}}'],
       [
         'constructor.prototype in a payload',
         '{"type":"noop","payload":{"constructor":{"prototype":{"polluted":1}}}}',
       ],
-      ['__proto__ in a batch item', '{"jobs":[{"type":"noop","__proto__":{"polluted":1}}]}'],
+      ['__proto__ in a batch item', '{"jobs":[{"type":"noop","payload":{},"__proto__":{"polluted":1}}]}'],
     ])('%s → 400', async (_name, body) => {
       await expectRefused(postRaw(body.includes('jobs') ? '/v1/jobs/batch' : '/v1/jobs', body), 400);
     });
@@ -178,7 +190,7 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
     it.each([
       ['/v1/users/me/api-keys', { name: 'k', constructor: 'x' }, 'constructor'],
       ['/v1/users/me/api-keys', { name: 'k', toString: 'x' }, 'toString'],
-      ['/v1/jobs', { type: 'noop', hasOwnProperty: 1 }, 'hasOwnProperty'],
+      ['/v1/jobs', { type: 'noop', payload: {}, hasOwnProperty: 1 }, 'hasOwnProperty'],
     ])(
       'an unknown field named like a prototype member (%s %j) → 400, not silently dropped',
       async (url, body, field) => {
@@ -192,8 +204,8 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
         url: '/v1/jobs/batch',
         payload: {
           jobs: [
-            { type: 'noop', name: 'kept' },
-            { type: 'noop', toString: 1 },
+            { type: 'noop', payload: {}, name: 'kept' },
+            { type: 'noop', payload: {}, toString: 1 },
           ],
         },
       });
@@ -215,7 +227,7 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
       ['prototype', '{"type":"noop","payload":{"a":{"prototype":{"x":1}}}}', 'payload.a.prototype'],
       [
         'constructor in a batch item',
-        '{"jobs":[{"type":"noop"},{"type":"noop","constructor":1}]}',
+        '{"jobs":[{"type":"noop","payload":{}},{"type":"noop","payload":{},"constructor":1}]}',
         'jobs.1.constructor',
       ],
     ])('a key named %s, which the framework would delete silently → 400', async (_name, body, field) => {
@@ -290,7 +302,7 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
   describe('bodies, content types and numbers', () => {
     it.each([
       ['application/x-www-form-urlencoded', 'type=noop'],
-      ['text/plain', '{"type":"noop"}'],
+      ['text/plain', '{"type":"noop","payload":{}}'],
       ['application/xml', '<type>noop</type>'],
       [
         'multipart/form-data; boundary=x',
@@ -309,7 +321,7 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
       ['JSON null', 'null'],
       ['a JSON string', '"noop"'],
       ['truncated JSON', '{"type":'],
-      ['a trailing comma', '{"type":"noop",}'],
+      ['a trailing comma', '{"type":"noop","payload":{},}'],
     ])('%s → 400', async (_name, body) => {
       await expectRefused(postRaw('/v1/jobs', body), 400);
     });
@@ -324,12 +336,18 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
       ['delaySeconds', '-1e-300'],
       ['timeoutSeconds', '"Infinity"'],
     ])('%s: %s → 400 on that field', async (field, value) => {
-      const problem = await expectRefused(postRaw('/v1/jobs', `{"type":"noop","${field}":${value}}`), 400);
+      const problem = await expectRefused(
+        postRaw('/v1/jobs', `{"type":"noop","payload":{},"${field}":${value}}`),
+        400,
+      );
       expect(fieldsOf(problem)).toContain(field);
     });
 
     it('duplicate keys: the last one wins, as JSON.parse reads them, and is what gets stored', async () => {
-      const res = await postRaw('/v1/jobs', '{"type":"sleep","name":"first","name":"last","type":"noop"}');
+      const res = await postRaw(
+        '/v1/jobs',
+        '{"type":"sleep","name":"first","name":"last","type":"noop","payload":{}}',
+      );
       expect(res.statusCode).toBe(202);
       expect(res.json<JobJson>()).toMatchObject({ type: 'noop', name: 'last' });
       await watch.reset();
@@ -344,7 +362,7 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
       ['a non-ASCII character', 'clé'],
     ])('an Idempotency-Key of %s → 400 naming the header', async (_name, key) => {
       const problem = await expectRefused(
-        postRaw('/v1/jobs', '{"type":"noop"}', { 'idempotency-key': key }),
+        postRaw('/v1/jobs', '{"type":"noop","payload":{}}', { 'idempotency-key': key }),
         400,
       );
       expect(fieldsOf(problem)).toEqual(['Idempotency-Key']);

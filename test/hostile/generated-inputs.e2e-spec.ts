@@ -47,7 +47,7 @@ const notIdempotencyKey = fc.oneof(
 
 const CREATE_JOB: Shape = {
   valid: { type: 'noop', name: 'n', payload: {} },
-  required: ['type'],
+  required: ['type', 'payload'],
   fields: {
     type: format(notJobType),
     name: text(200),
@@ -129,7 +129,11 @@ const BODY_ROUTES: Record<string, { as: As; shape: Shape }> = {
   'POST /v1/jobs': { as: 'user', shape: CREATE_JOB },
   'POST /v1/jobs/batch': {
     as: 'user',
-    shape: { valid: { jobs: [{ type: 'noop' }] }, required: ['jobs'], fields: { jobs: { kind: 'list' } } },
+    shape: {
+      valid: { jobs: [{ type: 'noop', payload: {} }] },
+      required: ['jobs'],
+      fields: { jobs: { kind: 'list' } },
+    },
   },
 };
 
@@ -150,6 +154,7 @@ const QUERY_ROUTES: Record<string, { as: As; shape: Shape }> = {
       },
     },
   },
+  'GET /v1/users/me/api-keys': { as: 'user', shape: { valid: {}, fields: PAGE } },
   'GET /v1/admin/users': {
     as: 'admin',
     shape: { valid: {}, fields: { ...PAGE, email: text(254), role: ROLE, disabled: { kind: 'bool' } } },
@@ -210,8 +215,8 @@ describe('hostile input, generated (issue 7.3)', () => {
     userId = user.id;
     sessions = { anonymous: { headers: {} }, user, admin };
     // The user's own job and others' things: a user must get 404 for those, and change nothing.
-    await submitJob(t.app, user, { type: 'noop', name: 'mine' });
-    const adminsJob = await submitJob(t.app, admin, { type: 'noop', name: 'theirs' });
+    await submitJob(t.app, user, { type: 'noop', payload: {}, name: 'mine' });
+    const adminsJob = await submitJob(t.app, admin, { type: 'noop', payload: {}, name: 'theirs' });
     const adminsKey = await t.app.inject({
       method: 'POST',
       url: '/v1/users/me/api-keys',
@@ -279,7 +284,7 @@ describe('hostile input, generated (issue 7.3)', () => {
       fc.asyncProperty(
         notIdempotencyKey.filter((key) => /^[\x20-\x7e\x80-\xff]*$/.test(key)),
         (key) => {
-          const request = json({ type: 'noop' });
+          const request = json({ type: 'noop', payload: {} });
           return expectRefused('POST /v1/jobs (Idempotency-Key)', 'user', {
             method: 'POST',
             url: '/v1/jobs',

@@ -54,10 +54,10 @@ describe('OWASP API1:2023 Broken Object Level Authorization', () => {
     ownerKey = (await call('POST', '/v1/users/me/api-keys', owner, { name: 'owner' })).json();
 
     // One job of the owner's in each state a route treats differently.
-    jobs.queued = await submitJob(t.app, owner, { type: 'noop', delaySeconds: 3600 });
+    jobs.queued = await submitJob(t.app, owner, { type: 'noop', payload: {}, delaySeconds: 3600 });
     const done = await submitJob(t.app, owner, { type: 'noop', payload: { secret: 'owner-only' } });
     jobs.succeeded = await waitForJob(t.app, owner, done.id, (j) => j.status === 'succeeded');
-    const cancelled = await submitJob(t.app, owner, { type: 'noop', delaySeconds: 3600 });
+    const cancelled = await submitJob(t.app, owner, { type: 'noop', payload: {}, delaySeconds: 3600 });
     jobs.cancelled = (await call('POST', `/v1/jobs/${cancelled.id}/cancel`, owner)).json<JobJson>();
     const running = await submitJob(t.app, owner, { type: 'sleep', payload: { ms: 60_000 } });
     jobs.running = await waitForJob(t.app, owner, running.id, (j) => j.status === 'running');

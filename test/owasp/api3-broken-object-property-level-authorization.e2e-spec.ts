@@ -96,13 +96,20 @@ describe('OWASP API3:2023 Broken Object Property Level Authorization', () => {
 
     it.each(jobFields)('POST /v1/jobs with %s → 400, no job', async (field, value) => {
       const before = await snapshot();
-      expectUnknownField(await call('POST', '/v1/jobs', user, { type: 'noop', [field]: value }), field);
+      expectUnknownField(
+        await call('POST', '/v1/jobs', user, { type: 'noop', payload: {}, [field]: value }),
+        field,
+      );
       expect(await snapshot()).toEqual(before);
     });
 
     it('POST /v1/jobs/batch: an item with ownerId or status is refused on its own, the rest go in', async () => {
       const res = await call('POST', '/v1/jobs/batch', user, {
-        jobs: [{ type: 'noop', ownerId: randomUUID() }, { type: 'noop', status: 'failed' }, { type: 'noop' }],
+        jobs: [
+          { type: 'noop', payload: {}, ownerId: randomUUID() },
+          { type: 'noop', payload: {}, status: 'failed' },
+          { type: 'noop', payload: {} },
+        ],
       });
       expect(res.statusCode).toBe(202);
       const results = res.json<{ results: { index: number; job?: { ownerId: string }; error?: object }[] }>()
@@ -118,7 +125,7 @@ describe('OWASP API3:2023 Broken Object Property Level Authorization', () => {
     });
 
     it.each([
-      ['backoff.extra', { type: 'noop', backoff: { baseSeconds: 1, maxSeconds: 2, extra: 1 } }],
+      ['backoff.extra', { type: 'noop', payload: {}, backoff: { baseSeconds: 1, maxSeconds: 2, extra: 1 } }],
       [
         'payload.allowPrivate',
         { type: 'http', payload: { url: 'https://example.com/', allowPrivate: true } },
@@ -261,12 +268,15 @@ describe('OWASP API3:2023 Broken Object Property Level Authorization', () => {
     it('jobs in every shape: submit, get, list, batch, cancel, retry, attempts, result', async () => {
       const done = await submitJob(t.app, user, { type: 'noop', payload: { n: 1 } });
       await waitForJob(t.app, user, done.id, (j) => j.status === 'succeeded');
-      const queued = await submitJob(t.app, user, { type: 'noop', delaySeconds: 3600 });
+      const queued = await submitJob(t.app, user, { type: 'noop', payload: {}, delaySeconds: 3600 });
       const running = await submitJob(t.app, user, { type: 'sleep', payload: { ms: 30_000 } });
       await waitForJob(t.app, user, running.id, (j) => j.status === 'running');
 
       const batch = await call('POST', '/v1/jobs/batch', user, {
-        jobs: [{ type: 'noop' }, { type: 'nope' }],
+        jobs: [
+          { type: 'noop', payload: {} },
+          { type: 'nope', payload: {} },
+        ],
       });
       const [ok, bad] = batch.json<{ results: { job?: object; error?: object }[] }>().results;
       expect(keysOf(ok)).toEqual(['index', 'job']);

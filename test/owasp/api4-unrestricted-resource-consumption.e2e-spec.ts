@@ -75,7 +75,7 @@ describe('OWASP API4:2023 Unrestricted Resource Consumption', () => {
   it('a batch over JOBS_BATCH_MAX → 400 naming jobs, and none of it is created', async () => {
     const before = await countJobs();
     const res = await post('/v1/jobs/batch', user, {
-      jobs: Array.from({ length: BATCH_MAX + 1 }, () => ({ type: 'noop' })),
+      jobs: Array.from({ length: BATCH_MAX + 1 }, () => ({ type: 'noop', payload: {} })),
     });
     expectStatus(res, 400);
     expect(res.json<{ errors: { field: string }[] }>().errors).toContainEqual(
@@ -101,14 +101,14 @@ describe('OWASP API4:2023 Unrestricted Resource Consumption', () => {
   );
 
   it.each([
-    ['priority', { type: 'noop', priority: 11 }],
-    ['maxAttempts', { type: 'noop', maxAttempts: 26 }],
-    ['timeoutSeconds', { type: 'noop', timeoutSeconds: 3601 }],
-    ['delaySeconds', { type: 'noop', delaySeconds: 31_536_001 }],
-    ['backoff.maxSeconds', { type: 'noop', backoff: { baseSeconds: 1, maxSeconds: 604_801 } }],
-    ['name', { type: 'noop', name: 'n'.repeat(201) }],
-    ['type', { type: 't'.repeat(65) }],
-    ['idempotencyKey', { type: 'noop', idempotencyKey: 'k'.repeat(201) }],
+    ['priority', { type: 'noop', payload: {}, priority: 11 }],
+    ['maxAttempts', { type: 'noop', payload: {}, maxAttempts: 26 }],
+    ['timeoutSeconds', { type: 'noop', payload: {}, timeoutSeconds: 3601 }],
+    ['delaySeconds', { type: 'noop', payload: {}, delaySeconds: 31_536_001 }],
+    ['backoff.maxSeconds', { type: 'noop', payload: {}, backoff: { baseSeconds: 1, maxSeconds: 604_801 } }],
+    ['name', { type: 'noop', payload: {}, name: 'n'.repeat(201) }],
+    ['type', { type: 't'.repeat(65), payload: {} }],
+    ['idempotencyKey', { type: 'noop', payload: {}, idempotencyKey: 'k'.repeat(201) }],
     ['payload.ms', { type: 'sleep', payload: { ms: 1e12 } }],
     ['payload.timeoutMs', { type: 'http', payload: { url: 'https://example.com/', timeoutMs: 300_001 } }],
     ['payload.url', { type: 'http', payload: { url: `https://example.com/${'a'.repeat(2048)}` } }],

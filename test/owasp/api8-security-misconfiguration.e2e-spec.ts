@@ -57,7 +57,7 @@ describe('OWASP API8:2023 Security Misconfiguration', () => {
     ],
     ['XML', 'POST', '/v1/jobs', 'user', '<job/>', { 'content-type': 'application/xml' }],
     ['too large', 'POST', '/v1/jobs', 'user', { type: 'noop', payload: { x: 'x'.repeat(9000) } }],
-    ['unknown type', 'POST', '/v1/jobs', 'user', { type: "noop'; DROP TABLE jobs;--" }],
+    ['unknown type', 'POST', '/v1/jobs', 'user', { type: "noop'; DROP TABLE jobs;--", payload: {} }],
     ['bad cursor', 'GET', '/v1/jobs?cursor=%27%3B--', 'user'],
     ['array for a scalar', 'GET', '/v1/jobs?status=queued&status=failed', 'user'],
     ['bad date', 'GET', '/v1/admin/audit-logs?from=2024-13-45T99:99:99Z', 'admin'],
@@ -79,7 +79,7 @@ describe('OWASP API8:2023 Security Misconfiguration', () => {
     ],
     ['NUL in a payload', 'POST', '/v1/jobs', 'user', { type: 'noop', payload: { a: 'x\u0000' } }],
     ['NUL in a payload key', 'POST', '/v1/jobs', 'user', { type: 'noop', payload: { 'a\u0000': 1 } }],
-    ['NUL in a name', 'POST', '/v1/jobs', 'user', { type: 'noop', name: 'x\u0000' }],
+    ['NUL in a name', 'POST', '/v1/jobs', 'user', { type: 'noop', payload: {}, name: 'x\u0000' }],
     [
       'lone surrogate in a payload',
       'POST',
@@ -127,7 +127,7 @@ describe('OWASP API8:2023 Security Misconfiguration', () => {
 
   it.each<Call>([
     ['200 JSON', 'GET', '/v1/users/me'],
-    ['202 job', 'POST', '/v1/jobs', 'user', { type: 'noop', delaySeconds: 60 }],
+    ['202 job', 'POST', '/v1/jobs', 'user', { type: 'noop', payload: {}, delaySeconds: 60 }],
     ['201 API key', 'POST', '/v1/users/me/api-keys', 'user', { name: 'k' }],
     ['204 logout', 'POST', '/v1/auth/logout', 'none', { refreshToken: 'jsr_x' }],
     ['OpenAPI', 'GET', '/docs-json', 'none'],
