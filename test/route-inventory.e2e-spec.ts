@@ -11,6 +11,9 @@ const PUBLIC = new Set([
   'POST /v1/auth/logout',
 ]);
 
+/** A documented path with its parameters filled in (a well-formed id nobody has). */
+const concrete = (path: string) => path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000');
+
 describe('route inventory', () => {
   let t: TestApp;
   let routes: { method: string; path: string }[];
@@ -24,7 +27,7 @@ describe('route inventory', () => {
   it('every documented route needs credentials unless it is on the public list', async () => {
     expect(routes.length).toBeGreaterThan(15);
     for (const { method, path } of routes) {
-      const url = path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000');
+      const url = concrete(path);
       const res = await t.app.inject({
         method: method as 'GET',
         url,
@@ -41,7 +44,7 @@ describe('route inventory', () => {
     const writes = routes.filter((r) => r.method !== 'GET');
     expect(writes.length).toBeGreaterThan(10);
     for (const { method, path } of writes) {
-      const url = path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000');
+      const url = concrete(path);
       const res = await t.app.inject({
         method: method as 'POST',
         url,

@@ -229,16 +229,24 @@ function failed(
     retryable: failure.options.retryable !== false,
     cancelRequested: false,
   });
-  const cause = {
-    outcome,
-    errorCode: failure.code.slice(0, 100),
-    errorMessage: failure.message.slice(0, MAX_MESSAGE),
-  };
+  const errorCode = failure.code.slice(0, 100);
+  const errorMessage = failure.message.slice(0, MAX_MESSAGE);
   if (next !== 'scheduleRetry') {
-    return ended(attempt, { ...cause, status: next === 'fail' ? 'failed' : 'cancelled' });
+    return ended(attempt, {
+      outcome,
+      errorCode,
+      errorMessage,
+      status: next === 'fail' ? 'failed' : 'cancelled',
+    });
   }
   const delay =
     failure.options.retryAfterMs ??
     retryDelayMs(job.attempts, { baseSeconds: job.backoffBaseSeconds, maxSeconds: job.backoffMaxSeconds });
-  return ended(attempt, { ...cause, status: 'queued', runAt: new Date(Date.now() + delay) });
+  return ended(attempt, {
+    outcome,
+    errorCode,
+    errorMessage,
+    status: 'queued',
+    runAt: new Date(Date.now() + delay),
+  });
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
+import { isUUID } from 'class-validator';
 import type { EntityManager } from 'typeorm';
 import { durationSeconds } from '@lib/common';
 import { authConfig } from '@lib/config';
@@ -93,14 +94,12 @@ export class TokenIssuer {
   }
 }
 
-const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function isAccessClaims(
   claims: Partial<AccessClaims> & { exp?: number },
 ): claims is AccessClaims & { exp: number } {
   return (
     typeof claims.sub === 'string' &&
-    USER_ID.test(claims.sub) &&
+    isUUID(claims.sub) &&
     typeof claims.role === 'string' &&
     typeof claims.jti === 'string' &&
     Number.isInteger(claims.ver) &&

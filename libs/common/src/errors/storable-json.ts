@@ -9,9 +9,9 @@ export const MAX_JSON_DEPTH = 64;
 
 // What PostgreSQL cannot store, in one place: it refuses NUL in text and jsonb; an unpaired UTF-16
 // surrogate has no UTF-8 encoding (pg would store U+FFFD for it in text, and jsonb refuses its
-// \ud800 escape); JSON has no Infinity. Requests carrying such values are refused (findUnstorableValue); what the
-// service itself must store from untrusted sources (a handler's result or error) is repaired
-// (storableJson, storableText).
+// \ud800 escape); JSON has no Infinity. Requests carrying such values are refused
+// (findUnstorableValue); what the service itself must store from untrusted sources (a handler's
+// result or error) is repaired (storableJson, storableText).
 const LONE_SURROGATE = /\p{Cs}/u;
 const MAX_FIELD_LENGTH = 200;
 

@@ -101,5 +101,10 @@ function inheritedKeyErrors(value: unknown): FieldError[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   return Object.keys(value)
     .filter((key) => key in Object.prototype || key === 'prototype')
-    .map((key) => ({ field: key, message: `property ${key} should not exist` }));
+    .map(unknownFieldError);
+}
+
+/** An unknown field, worded as class-validator's whitelist words it. */
+export function unknownFieldError(field: string): FieldError {
+  return { field, message: `property ${field} should not exist` };
 }

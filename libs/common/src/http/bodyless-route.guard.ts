@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { RequestValidationError } from '../errors/domain-error';
+import { unknownFieldError } from '../errors/validation.pipe';
 
 /**
  * Refuses a body sent to a route that reads none (cancel, retry, pause, a DELETE): unknown body
@@ -22,9 +23,7 @@ export class BodylessRouteGuard implements CanActivate {
     }
     const fields = Object.keys(body);
     if (fields.length === 0) return true;
-    throw new RequestValidationError(
-      fields.map((field) => ({ field, message: `property ${field} should not exist` })),
-    );
+    throw new RequestValidationError(fields.map(unknownFieldError));
   }
 
   private readsBody(context: ExecutionContext): boolean {
