@@ -35,11 +35,14 @@ describe('jobs_claim on a backlog with fresh statistics', () => {
 
   it('takes a batch through the ready index and the primary key, without scanning the table', async () => {
     await session.manager.query(
-      `INSERT INTO jobs (type, payload, max_attempts, timeout_seconds, backoff_base_seconds, backoff_max_seconds, owner_id)
-       SELECT 'noop', '{}', 3, 30, 1, 60, $1 FROM generate_series(1, 3000)`,
+      `WITH j AS (
+         INSERT INTO jobs (type, payload, max_attempts, timeout_seconds, backoff_base_seconds, backoff_max_seconds, owner_id)
+         SELECT 'noop', '{}', 3, 30, 1, 60, $1 FROM generate_series(1, 3000)
+         RETURNING id, type, priority, run_at, created_at)
+       INSERT INTO job_queue SELECT id, type, priority, run_at, created_at FROM j`,
       [randomUUID()],
     );
-    await session.manager.query('ANALYZE jobs');
+    await session.manager.query('ANALYZE jobs, job_queue');
     const before = await scans();
 
     const claimed = await session.manager.query<{ id: string }[]>(

@@ -3,7 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse as Response } from 'fastify';
 import { DataSource } from 'typeorm';
 import { loginAdmin, newUser, type Session } from './support/auth';
-import { getJob, JOB_ID_ROUTES, type JobJson, submitJob, waitForJob } from './support/jobs';
+import {
+  getJob,
+  JOB_ID_ROUTES,
+  type JobJson,
+  narrowTableDisagreements,
+  submitJob,
+  waitForJob,
+} from './support/jobs';
 import { startTestApp, type TestApp } from './support/test-app';
 import { observed, TestHandlersModule } from './support/test-handlers';
 
@@ -483,6 +490,10 @@ describe('job reads and actions (CONTRACT §5)', () => {
       expect(body).toMatch(/^jobs_finished_total\{type="sleep",outcome="cancelled"\} 1$/m);
       expect(body).toMatch(/^job_attempts_total\{type="sleep",outcome="cancelled"\} 1$/m);
     });
+  });
+
+  it('after every action above, each job is in job_queue exactly while queued and in job_leases exactly while running', async () => {
+    expect(await narrowTableDisagreements(db)).toEqual([]);
   });
 });
 

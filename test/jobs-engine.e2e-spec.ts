@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { loginAdmin, type Session } from './support/auth';
-import { getJob, type JobJson, submitJob, waitForJob } from './support/jobs';
+import { getJob, type JobJson, narrowTableDisagreements, submitJob, waitForJob } from './support/jobs';
 import { startTestApp, type TestApp } from './support/test-app';
 import { observed, TestHandlersModule } from './support/test-handlers';
 import { createTestStore, type TestStore } from './support/test-store';
@@ -110,8 +110,7 @@ async function freezeLease(t: TestApp, id: string, token: string): Promise<void>
     const row = await leaseRow(t, id);
     if (row.status !== 'running' || row.token !== token) return true;
     await db(t).query(
-      `UPDATE jobs SET lease_expires_at = now() - interval '1 second'
-       WHERE id = $1 AND lease_token = $2 AND status = 'running'`,
+      `UPDATE job_leases SET expires_at = now() - interval '1 second' WHERE id = $1 AND lease_token = $2`,
       [id, token],
     );
     await sleep(80);
@@ -348,6 +347,10 @@ describe('job engine (CONTRACT §5)', () => {
       expect(done.finishedAt).not.toBeNull();
       expect(observed.aborts.get(job.id)).toBe('cancel');
       expect((await attemptsOf(t.app, admin, job.id)).map((a) => a.outcome)).toEqual(['cancelled']);
+    });
+
+    it('kept each job above in job_queue exactly while queued and in job_leases exactly while running', async () => {
+      expect(await narrowTableDisagreements(t.app.get(DataSource))).toEqual([]);
     });
   });
 
@@ -630,6 +633,7 @@ describe('job engine (CONTRACT §5)', () => {
         [2, 'succeeded', null, second.workerId],
       ]);
       expect(observed.invocations.get(job.id)).toBe(2);
+      expect(await narrowTableDisagreements(a.app.get(DataSource))).toEqual([]);
     });
 
     it('fails a job whose lease expired on its last attempt (LEASE_EXPIRED), and keeps it failed', async () => {

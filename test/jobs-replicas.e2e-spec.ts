@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { loginAdmin, newUser } from './support/auth';
+import { narrowTableDisagreements } from './support/jobs';
 import { observed, TestHandlersModule } from './support/test-handlers';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -64,5 +65,6 @@ describe(`${ENGINES} engine(s) on one store run ${JOBS} jobs exactly once (CONTR
       // Every engine took part: the claims really were concurrent.
       expect(workers.n).toBe(ENGINES);
     }
+    expect(await narrowTableDisagreements(db)).toEqual([]);
   });
 });

@@ -94,11 +94,14 @@ describe('an idle worker takes a new job from its submit', () => {
   /** A ready row the worker has not heard of: written behind its back, so no wake-up. */
   async function insertReady(priority: number): Promise<{ id: string }> {
     const [row] = await t.app.get(DataSource).query<{ id: string }[]>(
-      `INSERT INTO jobs (id, type, priority, payload, max_attempts, run_at, timeout_seconds,
-         backoff_base_seconds, backoff_max_seconds, owner_id)
-       SELECT gen_random_uuid(), 'noop', $1, '{}', 1, now() - interval '1 second', 60, 1, 60, id
-       FROM users WHERE role = 'admin' LIMIT 1
-       RETURNING id`,
+      `WITH j AS (
+         INSERT INTO jobs (id, type, priority, payload, max_attempts, run_at, timeout_seconds,
+           backoff_base_seconds, backoff_max_seconds, owner_id)
+         SELECT gen_random_uuid(), 'noop', $1, '{}', 1, now() - interval '1 second', 60, 1, 60, id
+         FROM users WHERE role = 'admin' LIMIT 1
+         RETURNING id, type, priority, run_at, created_at
+       ), q AS (INSERT INTO job_queue SELECT id, type, priority, run_at, created_at FROM j)
+       SELECT id FROM j`,
       [priority],
     );
     return row;

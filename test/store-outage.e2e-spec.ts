@@ -280,7 +280,7 @@ if (SERVER_URL) {
       proxy.cut();
       const cutAt = Date.now();
       const { rows: leases } = await db.query<{ expires: Date }>(
-        'SELECT max(lease_expires_at) AS expires FROM jobs WHERE id = ANY($1::uuid[])',
+        'SELECT max(expires_at) AS expires FROM job_leases WHERE id = ANY($1::uuid[])',
         [jobs],
       );
       const expiresAt = leases[0].expires.getTime();

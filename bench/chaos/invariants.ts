@@ -26,14 +26,19 @@ export async function checkInvariants(
     status: string;
     leaseToken: string;
     expired: boolean;
+    queueRows: number;
+    leaseRows: number;
     outcomes: string[];
     tokens: string[];
   }>(
     `SELECT j.id, j.type, j.status, j.lease_token AS "leaseToken",
-       (j.status = 'running' AND j.lease_expires_at < now()) AS expired,
+       (j.status = 'running' AND l.expires_at < now()) AS expired,
+       (SELECT count(*)::int FROM job_queue q WHERE q.id = j.id) AS "queueRows",
+       count(DISTINCT l.id)::int AS "leaseRows",
        coalesce(array_agg(a.outcome ORDER BY a.finished_at) FILTER (WHERE a.job_id IS NOT NULL), '{}') AS outcomes,
        coalesce(array_agg(a.lease_token::text) FILTER (WHERE a.job_id IS NOT NULL), '{}') AS tokens
-     FROM jobs j LEFT JOIN job_attempts a ON a.job_id = j.id GROUP BY j.id`,
+     FROM jobs j LEFT JOIN job_leases l ON l.id = j.id LEFT JOIN job_attempts a ON a.job_id = j.id
+     GROUP BY j.id, l.expires_at`,
   );
   const byId = new Map(jobs.map((job) => [job.id, job]));
   const calls = target.counts();
@@ -61,6 +66,12 @@ export async function checkInvariants(
     tally.rerunsAfterLeaseExpiry += job.outcomes.filter((o) => o === 'lease_expired').length;
     tally.interrupted += job.outcomes.filter((o) => o === 'interrupted').length;
     if (job.expired) violations.push(`job ${job.id} is running with an expired lease after recovery`);
+    // A job is in job_queue exactly while queued and in job_leases exactly while running
+    // (migration 1796200000000).
+    if (job.queueRows !== (job.status === 'queued' ? 1 : 0))
+      violations.push(`job ${job.id} is ${job.status} with ${job.queueRows} job_queue row(s)`);
+    if (job.leaseRows !== (job.status === 'running' ? 1 : 0))
+      violations.push(`job ${job.id} is ${job.status} with ${job.leaseRows} job_leases row(s)`);
     if (succeeded > 1) {
       tally.duplicatedCompletions += 1;
       violations.push(`job ${job.id} completed ${succeeded} times: ${outcomes.join(', ')}`);

@@ -1,6 +1,6 @@
 /**
  * Which ready job runs first (CONTRACT §5): higher priority, then earlier runAt, then earlier
- * createdAt. The claim SQL orders by the same keys (and IDX_jobs_ready is built on them); this
+ * createdAt. The claim SQL orders by the same keys (and IDX_job_queue_ready is built on them); this
  * comparator is the specification the tests hold that SQL to.
  */
 export interface ClaimCandidate {

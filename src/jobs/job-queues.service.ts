@@ -80,8 +80,8 @@ export class JobQueuesService {
   /** Seconds since the oldest ready job of each type could have started (delayed ones wait by design). */
   private async oldestReadyAges(): Promise<Map<string, number>> {
     const rows = await this.dataSource.query<{ type: string; age: number }[]>(
-      `SELECT type, extract(epoch FROM now() - min(run_at))::float8 AS age FROM jobs
-       WHERE status = 'queued' AND run_at <= now() GROUP BY type`,
+      `SELECT type, extract(epoch FROM now() - min(run_at))::float8 AS age FROM job_queue
+       WHERE run_at <= now() GROUP BY type`,
     );
     return new Map(rows.map((row) => [row.type, Math.round(row.age * 1000) / 1000]));
   }

@@ -29,10 +29,12 @@ export const jobRetentionMetricProviders = [
 
 /**
  * Retention (CONTRACT §5): finished jobs older than JOBS_RETENTION_DAYS, with their attempt
- * history, are deleted in batches of 500, each its own short transaction, every 5 minutes. A
- * batch runs only under a transaction-level advisory lock, so replicas take turns instead of
- * competing. PGlite has no autovacuum: on the embedded store each run ends with a VACUUM, or
- * the dead rows of every finished job would pile up.
+ * history, are deleted in batches of 500, each its own short transaction, every 5 minutes. They
+ * are found oldest first through IDX_jobs_created: a job finishes after it was created, and no
+ * index may name `finished_at`, which a finish writes, or the finish would not be a HOT update
+ * (migration 1796200000000). A batch runs only under a transaction-level advisory lock, so
+ * replicas take turns instead of competing. PGlite has no autovacuum: on the embedded store each
+ * run ends with a VACUUM, or the dead rows of every finished job would pile up.
  */
 @Injectable()
 export class JobRetention implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -63,9 +65,10 @@ export class JobRetention implements OnApplicationBootstrap, OnApplicationShutdo
         const [rows] = await em.query<[{ type: string }[], number]>(
           `WITH doomed AS (
              SELECT id FROM jobs
-             WHERE status IN ('succeeded', 'failed', 'cancelled')
+             WHERE created_at < now() - $1::float8 * interval '1 day'
+               AND status IN ('succeeded', 'failed', 'cancelled')
                AND finished_at < now() - $1::float8 * interval '1 day'
-             ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED
+             ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED
            ), history AS (
              DELETE FROM job_attempts a USING doomed WHERE a.job_id = doomed.id
            )
@@ -79,7 +82,8 @@ export class JobRetention implements OnApplicationBootstrap, OnApplicationShutdo
       total += types.length;
       if (types.length < BATCH) break;
     }
-    if (!this.db.url) await this.dataSource.query('VACUUM (ANALYZE) jobs, job_attempts');
+    if (!this.db.url)
+      await this.dataSource.query('VACUUM (ANALYZE) jobs, job_attempts, job_queue, job_leases');
     if (total > 0) this.logger.log(`Retention deleted ${total} finished job(s)`);
     return total;
   }

@@ -8,15 +8,18 @@ const GAUGE = 'jobs_in_state';
 /** Final-state counts may trail by this much (CONTRACT §5 admin queues); live states never do. */
 const FINAL_COUNTS_MAX_AGE_MS = 5000;
 /**
- * One branch per partial index (IDX_jobs_ready, IDX_jobs_running_lease). `status IN ('queued',
- * 'running')` implies neither index's predicate, so it was a scan of the whole table, finished
- * jobs and all: 44 ms for 200,000 jobs of which 3,000 were live, against 0.9 ms.
+ * Queued and running jobs each have their own narrow table (migration 1796200000000): the queued
+ * count is an index-only scan of IDX_job_queue_ready, the running count a scan of job_leases, which
+ * holds only the attempts running now.
  */
 export const LIVE_COUNTS = `
-  SELECT type, 'queued' AS status, count(*)::int AS count FROM jobs WHERE status = 'queued' GROUP BY type
+  SELECT type, 'queued' AS status, count(*)::int AS count FROM job_queue GROUP BY type
   UNION ALL
-  SELECT type, 'running' AS status, count(*)::int AS count FROM jobs WHERE status = 'running' GROUP BY type`;
-/** IDX_jobs_final's predicate is this very IN list: an index-only scan. */
+  SELECT type, 'running' AS status, count(*)::int AS count FROM job_leases GROUP BY type`;
+/**
+ * A scan of the jobs table: no index of it may name `status`, or state changes could not be HOT
+ * updates (migration 1796200000000). Hence the cache below.
+ */
 export const FINAL_COUNTS = `SELECT type, status, count(*)::int AS count FROM jobs
   WHERE status IN ('succeeded', 'failed', 'cancelled') GROUP BY type, status`;
 
@@ -24,9 +27,9 @@ export type StateCounts = Map<string, Record<JobStatus, number>>;
 
 /**
  * Jobs per type and status, for jobs_in_state and the admin queue view. Queued and running
- * counts are read on every call from the partial indexes, which hold only those rows; the
- * final-state counts (the bulk of the table) are an index-only scan of IDX_jobs_final, cached for
- * 5 s and only run when someone asks, so an idle scrape target costs nothing.
+ * counts are read on every call from their narrow tables, which hold only those jobs; the
+ * final-state counts (the bulk of the table) are a scan of it, cached for 5 s and only run when
+ * someone asks, so an idle scrape target costs nothing.
  *
  * /metrics needs no credentials unless METRICS_TOKEN is set, so a flood of scrapes must not become
  * a flood of counts: concurrent callers share one count of each kind (`coalesced`), and the

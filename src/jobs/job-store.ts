@@ -75,8 +75,8 @@ export class JobStore {
    * gets a new lease token, which fences every later write of this attempt.
    */
   async claim(types: string[], limit: number, leaseSeconds: number, workerId: string): Promise<ClaimedJob[]> {
-    // jobs_claim (migration 1795600000000) is one statement that picks with FOR UPDATE SKIP
-    // LOCKED and marks the rows running; it pins its plan to IDX_jobs_ready.
+    // jobs_claim (migration 1796200000000) is one statement that takes rows from job_queue with
+    // FOR UPDATE SKIP LOCKED, marks their jobs running and leases them; it pins its plan.
     const rows = await this.rows<ClaimedJob>(
       `SELECT id, type, name, owner_id AS "ownerId", priority, payload, attempts,
          max_attempts AS "maxAttempts", timeout_seconds AS "timeoutSeconds",
@@ -100,42 +100,12 @@ export class JobStore {
     // Array literals built here, not by the driver: its local-time date formatting took a tenth
     // of the worker's CPU on a drain of noop jobs.
     const col = (pick: (end: AttemptEnd) => ArrayElement) => arrayLiteral(ends.map(pick));
+    // jobs_finish (migration 1796200000000) moves each job on, appends its attempt row (but for
+    // a success, which the job row records), ends its lease and queues a retry again.
     return this.rows<JobMove>(
-      `WITH v AS (
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
-           $7::text[], $8::timestamptz[], $9::int[], $10::smallint[], $11::text[], $12::timestamptz[],
-           $13::timestamptz[])
-         AS v(id, token, status, outcome, result, error_code, error_message, run_at, unspend, progress,
-           progress_message, started_at, finished_at)
-       ), done AS (
-         UPDATE jobs j SET
-           status = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE v.status END,
-           result = CASE WHEN v.status = 'succeeded' AND NOT j.cancel_requested THEN v.result ELSE j.result END,
-           attempts = j.attempts - v.unspend,
-           last_error_code = COALESCE(v.error_code, j.last_error_code),
-           last_error_message = CASE WHEN v.error_code IS NULL THEN j.last_error_message ELSE v.error_message END,
-           run_at = CASE WHEN v.status = 'queued' THEN v.run_at ELSE j.run_at END,
-           progress = COALESCE(v.progress, j.progress),
-           progress_message = CASE WHEN v.progress IS NULL THEN j.progress_message ELSE v.progress_message END,
-           lease_expires_at = NULL,
-           started_at = v.started_at,
-           finished_at = CASE WHEN j.cancel_requested OR v.status <> 'queued' THEN v.finished_at END,
-           updated_at = v.finished_at
-         FROM v
-         WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running'
-         RETURNING j.id, j.type, j.status, j.lease_token, j.attempts + v.unspend AS attempt, j.worker_id,
-           v.outcome, v.error_code, v.error_message, v.started_at, v.finished_at
-       ), history AS (
-         INSERT INTO job_attempts
-           (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error_code, error_message)
-         SELECT id, lease_token, attempt, worker_id, started_at, finished_at,
-           CASE WHEN status = 'cancelled' AND outcome <> 'interrupted' THEN 'cancelled' ELSE outcome END,
-           error_code, error_message
-         FROM done
-         -- A succeeded attempt is the job's last and its row holds it (migration 1796000000000).
-         WHERE outcome <> 'deferred' AND status <> 'succeeded'
-       )
-       SELECT id, type, status, lease_token AS "leaseToken" FROM done`,
+      `SELECT job_id AS id, job_type AS type, job_status AS status, job_lease_token AS "leaseToken"
+       FROM jobs_finish($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[],
+         $8::timestamptz[], $9::int[], $10::smallint[], $11::text[], $12::timestamptz[], $13::timestamptz[])`,
       [
         col((end) => end.id),
         col((end) => end.leaseToken),
@@ -157,19 +127,25 @@ export class JobStore {
   /**
    * Renews the leases of running attempts and writes their latest progress. Returns, for each
    * attempt still held (keyed `jobId/leaseToken`), whether a cancel was requested; an attempt
-   * missing from the answer has lost its lease.
+   * missing from the answer has lost its lease. The expiry lives in job_leases (migration
+   * 1796200000000), so a heartbeat without progress leaves the job row alone.
    */
   async touch(items: LeaseTouch[], leaseSeconds: number): Promise<Map<string, boolean>> {
     if (items.length === 0) return new Map();
     const rows = await this.rows<{ id: string; leaseToken: string; cancelRequested: boolean }>(
-      `UPDATE jobs j SET
-         lease_expires_at = now() + $5::float8 * interval '1 second',
-         progress = COALESCE(v.progress, j.progress),
-         progress_message = CASE WHEN v.progress IS NULL THEN j.progress_message ELSE v.message END,
-         updated_at = CASE WHEN v.progress IS NULL THEN j.updated_at ELSE now() END
-       FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::text[]) AS v(id, token, progress, message)
-       WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running'
-       RETURNING j.id, j.lease_token AS "leaseToken", j.cancel_requested AS "cancelRequested"`,
+      `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::text[]) AS v(id, token, progress, message)
+       ), renewed AS (
+         UPDATE job_leases l SET expires_at = now() + $5::float8 * interval '1 second'
+         FROM v WHERE l.id = v.id AND l.lease_token = v.token
+         RETURNING l.id, l.lease_token
+       ), progressed AS (
+         UPDATE jobs j SET progress = v.progress, progress_message = v.message, updated_at = now()
+         FROM v JOIN renewed r ON r.id = v.id
+         WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running' AND v.progress IS NOT NULL
+       )
+       SELECT r.id, r.lease_token AS "leaseToken", j.cancel_requested AS "cancelRequested"
+       FROM renewed r JOIN jobs j ON j.id = r.id AND j.lease_token = r.lease_token AND j.status = 'running'`,
       [
         items.map((i) => i.id),
         items.map((i) => i.leaseToken),
@@ -188,13 +164,21 @@ export class JobStore {
   async release(items: { id: string; leaseToken: string }[]): Promise<number> {
     if (items.length === 0) return 0;
     const rows = await this.rows<unknown>(
-      `UPDATE jobs j SET
-         status = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE 'queued' END,
-         attempts = j.attempts - 1, lease_expires_at = NULL, updated_at = now(),
-         finished_at = CASE WHEN j.cancel_requested THEN now() END
-       FROM unnest($1::uuid[], $2::bigint[]) AS v(id, token)
-       WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running'
-       RETURNING j.id`,
+      `WITH released AS (
+         UPDATE jobs j SET
+           status = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE 'queued' END,
+           attempts = j.attempts - 1, updated_at = now(),
+           finished_at = CASE WHEN j.cancel_requested THEN now() END
+         FROM unnest($1::uuid[], $2::bigint[]) AS v(id, token)
+         WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running'
+         RETURNING j.id, j.type, j.status, j.priority, j.run_at, j.created_at
+       ), unleased AS (
+         DELETE FROM job_leases l USING released r WHERE l.id = r.id
+       ), requeued AS (
+         INSERT INTO job_queue (id, type, priority, run_at, created_at)
+         SELECT id, type, priority, run_at, created_at FROM released WHERE status = 'queued'
+       )
+       SELECT id FROM released`,
       [items.map((i) => i.id), items.map((i) => i.leaseToken)],
     );
     return rows.length;
@@ -202,29 +186,38 @@ export class JobStore {
 
   /**
    * Returns attempts whose lease ran out (their worker died or froze) to `queued`, or to `failed`
-   * when no attempt remains, with LEASE_EXPIRED. SKIP LOCKED lets every worker reap at once.
+   * when no attempt remains, with LEASE_EXPIRED. SKIP LOCKED on the lease and the job lets every
+   * worker reap at once, and never waits on a finish that holds the job row while it ends the
+   * lease.
    */
   async reapExpired(limit: number): Promise<JobMove[]> {
     return this.rows<JobMove>(
       `WITH expired AS (
-         SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < now()
-         ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
+         SELECT l.id FROM job_leases l JOIN jobs j ON j.id = l.id
+         WHERE l.expires_at < now() AND j.lease_token = l.lease_token AND j.status = 'running'
+         ORDER BY l.expires_at LIMIT $1 FOR UPDATE OF l, j SKIP LOCKED
        ), moved AS (
          UPDATE jobs j SET
            status = CASE WHEN j.cancel_requested THEN 'cancelled'
                          WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'queued' END,
            last_error_code = 'LEASE_EXPIRED',
            last_error_message = 'The worker running this attempt stopped renewing its lease.',
-           lease_expires_at = NULL, run_at = now(), updated_at = now(),
+           run_at = now(), updated_at = now(),
            finished_at = CASE WHEN j.cancel_requested OR j.attempts >= j.max_attempts THEN now() END
          FROM expired WHERE j.id = expired.id
-         RETURNING j.id, j.type, j.status, j.lease_token, j.attempts, j.worker_id, j.started_at
+         RETURNING j.id, j.type, j.status, j.lease_token, j.attempts, j.worker_id, j.started_at,
+           j.priority, j.run_at, j.created_at
+       ), unleased AS (
+         DELETE FROM job_leases l USING expired e WHERE l.id = e.id
        ), history AS (
          INSERT INTO job_attempts
            (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error_code, error_message)
          SELECT id, lease_token, attempts, worker_id, COALESCE(started_at, now()), now(), 'lease_expired',
            'LEASE_EXPIRED', 'The worker running this attempt stopped renewing its lease.'
          FROM moved
+       ), requeued AS (
+         INSERT INTO job_queue (id, type, priority, run_at, created_at)
+         SELECT id, type, priority, run_at, created_at FROM moved WHERE status = 'queued'
        )
        SELECT id, type, status FROM moved`,
       [limit],

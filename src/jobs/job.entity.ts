@@ -77,9 +77,6 @@ export class Job {
   @Column({ name: 'lease_token', type: 'bigint', default: 0 })
   leaseToken!: string;
 
-  @Column({ name: 'lease_expires_at', type: 'timestamptz', precision: 3, nullable: true })
-  leaseExpiresAt!: Date | null;
-
   @Column({ name: 'worker_id', type: 'text', nullable: true })
   workerId!: string | null;
 

@@ -14,7 +14,7 @@ export const JOB_COLUMNS = `id, type, name, status, priority, payload, progress,
   updated_at AS "updatedAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
 
 /** What JOB_COLUMNS selects (the rest of the entity stays in the database). */
-export type JobRow = Omit<Job, 'result' | 'backoffBaseSeconds' | 'backoffMaxSeconds' | 'leaseExpiresAt'>;
+export type JobRow = Omit<Job, 'result' | 'backoffBaseSeconds' | 'backoffMaxSeconds'>;
 
 /**
  * A job's row as its insert left it, without reading it back: what was sent plus the column

@@ -39,6 +39,17 @@ const JOB_BY_ID = new PreparedStatement<JobRow>(
   `SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`,
 );
 
+/**
+ * Takes a queued job out of job_queue (migration 1796200000000), found by its claim-order key. A
+ * row that a claim holds is skipped rather than waited for: that claim then waits for this
+ * transaction's lock on the job, finds it no longer queued, and drops the row itself. Waiting
+ * would take the two locks in the opposite order to the claim's.
+ */
+const UNQUEUE = `DELETE FROM job_queue WHERE ctid = ANY (ARRAY(
+  SELECT q.ctid FROM jobs j JOIN job_queue q ON q.priority = j.priority AND q.run_at = j.run_at
+    AND q.created_at = j.created_at AND q.id = j.id
+  WHERE j.id = $1 FOR UPDATE OF q SKIP LOCKED))`;
+
 /** Rows per statement of a batch insert (insertMany): four statements for a full batch of 1,000. */
 const INSERT_CHUNK = 250;
 
@@ -171,6 +182,7 @@ export class JobsService {
           changes: { cancelRequested: { before: job.cancelRequested, after: true } },
         };
       }
+      await em.query(UNQUEUE, [id]);
       const row = await this.update(em, id, "status = 'cancelled', finished_at = now()");
       return { row, accepted: false, changes: { status: { before: job.status, after: 'cancelled' } } };
     });
@@ -187,7 +199,12 @@ export class JobsService {
         em,
         id,
         `status = 'queued', attempts = 0, run_at = now(), cancel_requested = false, result = NULL,
-         progress = 0, progress_message = NULL, finished_at = NULL, lease_expires_at = NULL`,
+         progress = 0, progress_message = NULL, finished_at = NULL`,
+      );
+      await em.query(
+        `INSERT INTO job_queue (id, type, priority, run_at, created_at)
+         SELECT id, type, priority, run_at, created_at FROM jobs WHERE id = $1`,
+        [id],
       );
       await this.signals.publishReady(em);
       return { row: updated, changes: { status: { before: job.status, after: 'queued' } } };
@@ -200,6 +217,7 @@ export class JobsService {
   async remove(caller: Caller, id: string): Promise<void> {
     await this.mutate(caller, id, 'delete', async (em, job) => {
       if (!canTransition(job.status, 'delete')) throw new IllegalJobStateError('delete', job.status);
+      if (job.status === 'queued') await em.query(UNQUEUE, [id]);
       await em.query('DELETE FROM job_attempts WHERE job_id = $1', [id]);
       await em.query('DELETE FROM jobs WHERE id = $1', [id]);
       return { row: job, changes: { status: { before: job.status } } };
@@ -247,7 +265,7 @@ export class JobsService {
     const notify = this.signals.readyExpression();
     const statement = this.submitStatement(
       slot !== null,
-      () => `WITH j AS (${insert.sql}), a AS (${audit.sql} WHERE EXISTS (SELECT 1 FROM j))
+      () => `WITH j AS (${insert.sql}), ${narrowRows('j', slot)}, a AS (${audit.sql} WHERE EXISTS (SELECT 1 FROM j))
        SELECT j.*${notify ? `, CASE WHEN j.status = 'queued' THEN ${notify} END AS notified` : ''} FROM j`,
     );
     const [row] = await statement.rows(this.dataSource, [...insert.params, ...audit.params]);
@@ -285,10 +303,10 @@ export class JobsService {
       const inserted = new Map<string, JobRow>();
       const taken: string[] = [];
       const run = async (part: NewJob[]) => {
-        const insert = insertStatement(part, { returning: 'id' });
+        const insert = insertStatement(part, { returning: QUEUE_COLUMNS });
         // The ids as one comma-separated text: the driver's array parser walked it char by char.
         const [answer] = await em.query<{ now: Date; ids: string | null }[]>(
-          `WITH j AS (${insert.sql}) SELECT now()::timestamptz(3) AS now, string_agg(id::text, ',') AS ids FROM j`,
+          `WITH j AS (${insert.sql}), ${narrowRows('j', null)} SELECT now()::timestamptz(3) AS now, string_agg(id::text, ',') AS ids FROM j`,
           insert.params,
         );
         return { part, ...answer };
@@ -416,12 +434,12 @@ function insertStatement(
        $7::timestamptz[], $8::int[], $9::float8[], $10::float8[], $11::text[], $12::text[])`;
   const claim = slot
     ? {
-        columns: ', status, attempts, lease_token, lease_expires_at, worker_id, started_at',
+        columns: ', status, attempts, lease_token, worker_id, started_at',
         values: `, CASE WHEN c.take THEN 'running' ELSE 'queued' END, c.take::int, c.take::int,
-           CASE WHEN c.take THEN now() + $14 * interval '1 second' END, CASE WHEN c.take THEN $15 END,
+           CASE WHEN c.take THEN $15 END,
            CASE WHEN c.take THEN now() END`,
-        from: `, LATERAL (SELECT v.run_at IS NULL AND NOT EXISTS (SELECT 1 FROM jobs q
-           WHERE q.status = 'queued' AND q.run_at <= now() AND q.type = ANY($16::text[])
+        from: `, LATERAL (SELECT v.run_at IS NULL AND NOT EXISTS (SELECT 1 FROM job_queue q
+           WHERE q.run_at <= now() AND q.type = ANY($16::text[])
              AND q.priority >= v.priority) AS take) c`,
         params: [slot.leaseSeconds, slot.workerId, slot.types],
       }
@@ -453,6 +471,22 @@ function insertStatement(
       ...claim.params,
     ],
   };
+}
+
+/** What narrowRows reads of each inserted job, when the insert returns no more (insertMany). */
+const QUEUE_COLUMNS = 'id, type, priority, status, run_at AS "runAt", created_at AS "createdAt"';
+
+/**
+ * CTEs that give jobs just inserted (the CTE `from`, returning at least QUEUE_COLUMNS and
+ * "leaseToken" when claimed) their job_queue row when queued and, with a slot, their job_leases
+ * row when claimed (migration 1796200000000). The lease's length is the insert's $14.
+ */
+function narrowRows(from: string, slot: SlotReservation | null): string {
+  const queue = `q AS (INSERT INTO job_queue (id, type, priority, run_at, created_at)
+     SELECT id, type, priority, "runAt", "createdAt" FROM ${from} WHERE status = 'queued')`;
+  if (!slot) return queue;
+  return `${queue}, l AS (INSERT INTO job_leases (id, lease_token, type, expires_at)
+     SELECT id, "leaseToken", type, now() + $14 * interval '1 second' FROM ${from} WHERE status = 'running')`;
 }
 
 function findByKeys(em: EntityManager, ownerId: string, keys: string[]): Promise<JobRow[]> {

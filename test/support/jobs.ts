@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { DataSource } from 'typeorm';
 import type { Session } from './auth';
 
 export interface JobJson {
@@ -76,4 +77,33 @@ export async function waitForJob(
     if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Jobs whose rows in job_queue and job_leases disagree with their status: a job has one queue row
+ * exactly while queued and one lease row (under its current token) exactly while running
+ * (migration 1796200000000). Each disagreement is one message.
+ */
+export async function narrowTableDisagreements(db: DataSource): Promise<string[]> {
+  const rows = await db.query<{ id: string; status: string; queueRows: number; leaseRows: number }[]>(
+    `SELECT j.id, j.status,
+       (SELECT count(*)::int FROM job_queue q WHERE q.id = j.id AND q.priority = j.priority
+          AND q.run_at = j.run_at AND q.created_at = j.created_at) AS "queueRows",
+       (SELECT count(*)::int FROM job_leases l WHERE l.id = j.id AND l.lease_token = j.lease_token) AS "leaseRows"
+     FROM jobs j`,
+  );
+  const [orphans] = await db.query<{ queue: number; leases: number }[]>(
+    `SELECT (SELECT count(*)::int FROM job_queue q WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = q.id)) AS queue,
+       (SELECT count(*)::int FROM job_leases l WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = l.id)) AS leases`,
+  );
+  return [
+    ...rows
+      .filter((row) => row.queueRows !== (row.status === 'queued' ? 1 : 0))
+      .map((row) => `job ${row.id} is ${row.status} with ${row.queueRows} matching job_queue row(s)`),
+    ...rows
+      .filter((row) => row.leaseRows !== (row.status === 'running' ? 1 : 0))
+      .map((row) => `job ${row.id} is ${row.status} with ${row.leaseRows} matching job_leases row(s)`),
+    ...(orphans.queue > 0 ? [`${orphans.queue} job_queue row(s) of no job`] : []),
+    ...(orphans.leases > 0 ? [`${orphans.leases} job_leases row(s) of no job`] : []),
+  ];
 }
