@@ -97,9 +97,11 @@ export class JobStore {
    */
   async finish(ends: AttemptEnd[]): Promise<JobMove[]> {
     if (ends.length === 0) return [];
+    // In id order, the order in which every statement here locks jobs and leases (byId).
+    const sorted = [...ends].sort(byId);
     // Array literals built here, not by the driver: its local-time date formatting took a tenth
     // of the worker's CPU on a drain of noop jobs.
-    const col = (pick: (end: AttemptEnd) => ArrayElement) => arrayLiteral(ends.map(pick));
+    const col = (pick: (end: AttemptEnd) => ArrayElement) => arrayLiteral(sorted.map(pick));
     // jobs_finish (migration 1796200000000) moves each job on, appends its attempt row (but for
     // a success, which the job row records), ends its lease and queues a retry again.
     return this.rows<JobMove>(
@@ -132,28 +134,41 @@ export class JobStore {
    */
   async touch(items: LeaseTouch[], leaseSeconds: number): Promise<Map<string, boolean>> {
     if (items.length === 0) return new Map();
+    // Two statements, two transactions: one holding a lease and waiting for a job row while a
+    // finish holds that row and waits for the lease would deadlock.
     const rows = await this.rows<{ id: string; leaseToken: string; cancelRequested: boolean }>(
-      `WITH v AS (
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::text[]) AS v(id, token, progress, message)
+      `WITH locked AS (
+         SELECT l.id FROM job_leases l JOIN unnest($1::uuid[], $2::bigint[]) AS v(id, token)
+           ON l.id = v.id AND l.lease_token = v.token
+         ORDER BY l.id FOR UPDATE OF l
        ), renewed AS (
-         UPDATE job_leases l SET expires_at = now() + $5::float8 * interval '1 second'
-         FROM v WHERE l.id = v.id AND l.lease_token = v.token
+         UPDATE job_leases l SET expires_at = now() + $3::float8 * interval '1 second'
+         FROM locked WHERE l.id = locked.id
          RETURNING l.id, l.lease_token
-       ), progressed AS (
-         UPDATE jobs j SET progress = v.progress, progress_message = v.message, updated_at = now()
-         FROM v JOIN renewed r ON r.id = v.id
-         WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running' AND v.progress IS NOT NULL
        )
        SELECT r.id, r.lease_token AS "leaseToken", j.cancel_requested AS "cancelRequested"
        FROM renewed r JOIN jobs j ON j.id = r.id AND j.lease_token = r.lease_token AND j.status = 'running'`,
-      [
-        items.map((i) => i.id),
-        items.map((i) => i.leaseToken),
-        items.map((i) => i.progress ?? null),
-        items.map((i) => (i.progressMessage == null ? null : storableText(i.progressMessage))),
-        leaseSeconds,
-      ],
+      [items.map((i) => i.id), items.map((i) => i.leaseToken), leaseSeconds],
     );
+    const progressed = items.filter((i) => i.progress !== undefined).sort(byId);
+    if (progressed.length > 0) {
+      await this.dataSource.query(
+        `WITH locked AS (
+           SELECT j.id, v.progress, v.message FROM jobs j
+           JOIN unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::text[]) AS v(id, token, progress, message)
+             ON j.id = v.id AND j.lease_token = v.token AND j.status = 'running'
+           ORDER BY j.id FOR UPDATE OF j
+         )
+         UPDATE jobs j SET progress = locked.progress, progress_message = locked.message, updated_at = now()
+         FROM locked WHERE j.id = locked.id`,
+        [
+          progressed.map((i) => i.id),
+          progressed.map((i) => i.leaseToken),
+          progressed.map((i) => i.progress),
+          progressed.map((i) => (i.progressMessage == null ? null : storableText(i.progressMessage))),
+        ],
+      );
+    }
     return new Map(rows.map((row) => [`${row.id}/${row.leaseToken}`, row.cancelRequested]));
   }
 
@@ -163,6 +178,7 @@ export class JobStore {
    */
   async release(items: { id: string; leaseToken: string }[]): Promise<number> {
     if (items.length === 0) return 0;
+    const sorted = [...items].sort(byId);
     const rows = await this.rows<unknown>(
       `WITH released AS (
          UPDATE jobs j SET
@@ -179,7 +195,7 @@ export class JobStore {
          SELECT id, type, priority, run_at, created_at FROM released WHERE status = 'queued'
        )
        SELECT id FROM released`,
-      [items.map((i) => i.id), items.map((i) => i.leaseToken)],
+      [sorted.map((i) => i.id), sorted.map((i) => i.leaseToken)],
     );
     return rows.length;
   }
@@ -237,4 +253,14 @@ export class JobStore {
       ? result[0]
       : (result as T[]);
   }
+}
+
+/**
+ * Statements that lock several jobs (or leases) lock them in id order, so that two of them never
+ * each hold a row the other waits for: the finish and the release follow the order of their
+ * arrays (their plans walk the arrays), the heartbeat sorts in SQL. The claim and the reaper
+ * skip locked rows instead of waiting.
+ */
+function byId(a: { id: string }, b: { id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
