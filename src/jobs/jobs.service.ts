@@ -45,7 +45,7 @@ const JOB_BY_ID = new PreparedStatement<JobRow>(
  * transaction's lock on the job, finds it no longer queued, and drops the row itself. Waiting
  * would take the two locks in the opposite order to the claim's.
  */
-const UNQUEUE = `DELETE FROM job_queue WHERE ctid = ANY (ARRAY(
+export const UNQUEUE = `DELETE FROM job_queue WHERE ctid = ANY (ARRAY(
   SELECT q.ctid FROM jobs j JOIN job_queue q ON q.priority = j.priority AND q.run_at = j.run_at
     AND q.created_at = j.created_at AND q.id = j.id
   WHERE j.id = $1 FOR UPDATE OF q SKIP LOCKED))`;
