@@ -188,12 +188,7 @@ export class JobStore {
          FROM unnest($1::uuid[], $2::bigint[]) AS v(id, token)
          WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running'
          RETURNING j.id, j.type, j.status, j.priority, j.run_at, j.created_at
-       ), unleased AS (
-         DELETE FROM job_leases l USING released r WHERE l.id = r.id
-       ), requeued AS (
-         INSERT INTO job_queue (id, type, priority, run_at, created_at)
-         SELECT id, type, priority, run_at, created_at FROM released WHERE status = 'queued'
-       )
+       ), ${leftRunning('released')}
        SELECT id FROM released`,
       [sorted.map((i) => i.id), sorted.map((i) => i.leaseToken)],
     );
@@ -223,17 +218,12 @@ export class JobStore {
          FROM expired WHERE j.id = expired.id
          RETURNING j.id, j.type, j.status, j.lease_token, j.attempts, j.worker_id, j.started_at,
            j.priority, j.run_at, j.created_at
-       ), unleased AS (
-         DELETE FROM job_leases l USING expired e WHERE l.id = e.id
-       ), history AS (
+       ), ${leftRunning('moved')}, history AS (
          INSERT INTO job_attempts
            (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error_code, error_message)
          SELECT id, lease_token, attempts, worker_id, COALESCE(started_at, now()), now(), 'lease_expired',
            'LEASE_EXPIRED', 'The worker running this attempt stopped renewing its lease.'
          FROM moved
-       ), requeued AS (
-         INSERT INTO job_queue (id, type, priority, run_at, created_at)
-         SELECT id, type, priority, run_at, created_at FROM moved WHERE status = 'queued'
        )
        SELECT id, type, status FROM moved`,
       [limit],
@@ -263,4 +253,18 @@ export class JobStore {
  */
 function byId(a: { id: string }, b: { id: string }): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * CTEs for jobs that just left `running` (the CTE `moved`, returning id, type, status, priority,
+ * run_at, created_at): their leases end, and those queued again get their job_queue row
+ * (migration 1796200000000; jobs_finish does the same in SQL).
+ */
+function leftRunning(moved: string): string {
+  return `unleased AS (
+         DELETE FROM job_leases l USING ${moved} m WHERE l.id = m.id
+       ), requeued AS (
+         INSERT INTO job_queue (id, type, priority, run_at, created_at)
+         SELECT id, type, priority, run_at, created_at FROM ${moved} WHERE status = 'queued'
+       )`;
 }
