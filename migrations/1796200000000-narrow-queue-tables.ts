@@ -1,5 +1,75 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** The claim's query, as this migration made it; 1796300000000 runs the same one from PL/pgSQL. */
+export const CLAIM_BODY = `
+        WITH picked AS (
+          DELETE FROM job_queue q WHERE q.ctid = ANY (ARRAY(
+            SELECT ctid FROM job_queue
+            WHERE run_at <= now() AND type = ANY(p_types)
+            ORDER BY priority DESC, run_at, created_at
+            LIMIT p_limit
+            FOR UPDATE SKIP LOCKED))
+          RETURNING q.id
+        ), claimed AS (
+          UPDATE jobs j SET
+            status = 'running', attempts = j.attempts + 1, lease_token = j.lease_token + 1,
+            worker_id = p_worker, started_at = now(), updated_at = now(), progress = 0,
+            progress_message = NULL
+          FROM picked WHERE j.id = picked.id AND j.status = 'queued'
+          RETURNING j.*
+        ), leased AS (
+          INSERT INTO job_leases (id, lease_token, type, expires_at)
+          SELECT c.id, c.lease_token, c.type, now() + p_lease_seconds * interval '1 second' FROM claimed c
+          ON CONFLICT (id) DO UPDATE SET lease_token = EXCLUDED.lease_token, type = EXCLUDED.type,
+            expires_at = EXCLUDED.expires_at
+        )
+        SELECT * FROM claimed
+`;
+
+/** The finish's query, as this migration made it; 1796300000000 runs the same one from PL/pgSQL. */
+export const FINISH_BODY = `
+        WITH v AS (
+          SELECT * FROM unnest(p_ids, p_tokens, p_statuses, p_outcomes, p_results, p_error_codes,
+            p_error_messages, p_run_ats, p_unspends, p_progresses, p_progress_messages, p_started_ats,
+            p_finished_ats)
+          AS v(id, token, status, outcome, result, error_code, error_message, run_at, unspend, progress,
+            progress_message, started_at, finished_at)
+        ), done AS (
+          UPDATE jobs j SET
+            status = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE v.status END,
+            result = CASE WHEN v.status = 'succeeded' AND NOT j.cancel_requested THEN v.result ELSE j.result END,
+            attempts = j.attempts - v.unspend,
+            last_error_code = COALESCE(v.error_code, j.last_error_code),
+            last_error_message = CASE WHEN v.error_code IS NULL THEN j.last_error_message ELSE v.error_message END,
+            run_at = CASE WHEN v.status = 'queued' THEN v.run_at ELSE j.run_at END,
+            progress = COALESCE(v.progress, j.progress),
+            progress_message = CASE WHEN v.progress IS NULL THEN j.progress_message ELSE v.progress_message END,
+            started_at = v.started_at,
+            finished_at = CASE WHEN j.cancel_requested OR v.status <> 'queued' THEN v.finished_at END,
+            updated_at = v.finished_at
+          FROM v
+          WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running'
+          RETURNING j.id, j.type, j.status, j.lease_token, j.priority, j.run_at, j.created_at,
+            j.attempts + v.unspend AS attempt, j.worker_id, v.outcome, v.error_code, v.error_message,
+            v.started_at, v.finished_at
+        ), history AS (
+          INSERT INTO job_attempts
+            (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error_code, error_message)
+          SELECT d.id, d.lease_token, d.attempt, d.worker_id, d.started_at, d.finished_at,
+            CASE WHEN d.status = 'cancelled' AND d.outcome <> 'interrupted' THEN 'cancelled' ELSE d.outcome END,
+            d.error_code, d.error_message
+          FROM done d
+          -- A succeeded attempt is the job's last and its row holds it (migration 1796000000000).
+          WHERE d.outcome <> 'deferred' AND d.status <> 'succeeded'
+        ), unleased AS (
+          DELETE FROM job_leases l USING done d WHERE l.id = d.id
+        ), requeued AS (
+          INSERT INTO job_queue (id, type, priority, run_at, created_at)
+          SELECT d.id, d.type, d.priority, d.run_at, d.created_at FROM done d WHERE d.status = 'queued'
+        )
+        SELECT d.id, d.type, d.status, d.lease_token FROM done d
+`;
+
 /**
  * Ready jobs and running attempts get their own narrow tables, so that moving a job through its
  * states no longer rewrites the indexes of `jobs` (issue 6, docs/performance.md).
@@ -72,30 +142,7 @@ export class NarrowQueueTables1796200000000 implements MigrationInterface {
       RETURNS SETOF jobs LANGUAGE sql
       SET enable_sort = off SET enable_bitmapscan = off SET enable_seqscan = off
       SET enable_hashjoin = off SET enable_mergejoin = off
-      AS $$
-        WITH picked AS (
-          DELETE FROM job_queue q WHERE q.ctid = ANY (ARRAY(
-            SELECT ctid FROM job_queue
-            WHERE run_at <= now() AND type = ANY(p_types)
-            ORDER BY priority DESC, run_at, created_at
-            LIMIT p_limit
-            FOR UPDATE SKIP LOCKED))
-          RETURNING q.id
-        ), claimed AS (
-          UPDATE jobs j SET
-            status = 'running', attempts = j.attempts + 1, lease_token = j.lease_token + 1,
-            worker_id = p_worker, started_at = now(), updated_at = now(), progress = 0,
-            progress_message = NULL
-          FROM picked WHERE j.id = picked.id AND j.status = 'queued'
-          RETURNING j.*
-        ), leased AS (
-          INSERT INTO job_leases (id, lease_token, type, expires_at)
-          SELECT c.id, c.lease_token, c.type, now() + p_lease_seconds * interval '1 second' FROM claimed c
-          ON CONFLICT (id) DO UPDATE SET lease_token = EXCLUDED.lease_token, type = EXCLUDED.type,
-            expires_at = EXCLUDED.expires_at
-        )
-        SELECT * FROM claimed
-      $$`);
+      AS $$${CLAIM_BODY}$$`);
 
     // The end of attempts (JobStore.finish), a function for the same reason: without an index on
     // running jobs the planner, pricing a batch of hundreds, scanned the whole table to join it
@@ -107,48 +154,7 @@ export class NarrowQueueTables1796200000000 implements MigrationInterface {
         p_finished_ats timestamptz[])
       RETURNS TABLE (job_id uuid, job_type text, job_status text, job_lease_token bigint) LANGUAGE sql
       SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off
-      AS $$
-        WITH v AS (
-          SELECT * FROM unnest(p_ids, p_tokens, p_statuses, p_outcomes, p_results, p_error_codes,
-            p_error_messages, p_run_ats, p_unspends, p_progresses, p_progress_messages, p_started_ats,
-            p_finished_ats)
-          AS v(id, token, status, outcome, result, error_code, error_message, run_at, unspend, progress,
-            progress_message, started_at, finished_at)
-        ), done AS (
-          UPDATE jobs j SET
-            status = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE v.status END,
-            result = CASE WHEN v.status = 'succeeded' AND NOT j.cancel_requested THEN v.result ELSE j.result END,
-            attempts = j.attempts - v.unspend,
-            last_error_code = COALESCE(v.error_code, j.last_error_code),
-            last_error_message = CASE WHEN v.error_code IS NULL THEN j.last_error_message ELSE v.error_message END,
-            run_at = CASE WHEN v.status = 'queued' THEN v.run_at ELSE j.run_at END,
-            progress = COALESCE(v.progress, j.progress),
-            progress_message = CASE WHEN v.progress IS NULL THEN j.progress_message ELSE v.progress_message END,
-            started_at = v.started_at,
-            finished_at = CASE WHEN j.cancel_requested OR v.status <> 'queued' THEN v.finished_at END,
-            updated_at = v.finished_at
-          FROM v
-          WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running'
-          RETURNING j.id, j.type, j.status, j.lease_token, j.priority, j.run_at, j.created_at,
-            j.attempts + v.unspend AS attempt, j.worker_id, v.outcome, v.error_code, v.error_message,
-            v.started_at, v.finished_at
-        ), history AS (
-          INSERT INTO job_attempts
-            (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error_code, error_message)
-          SELECT d.id, d.lease_token, d.attempt, d.worker_id, d.started_at, d.finished_at,
-            CASE WHEN d.status = 'cancelled' AND d.outcome <> 'interrupted' THEN 'cancelled' ELSE d.outcome END,
-            d.error_code, d.error_message
-          FROM done d
-          -- A succeeded attempt is the job's last and its row holds it (migration 1796000000000).
-          WHERE d.outcome <> 'deferred' AND d.status <> 'succeeded'
-        ), unleased AS (
-          DELETE FROM job_leases l USING done d WHERE l.id = d.id
-        ), requeued AS (
-          INSERT INTO job_queue (id, type, priority, run_at, created_at)
-          SELECT d.id, d.type, d.priority, d.run_at, d.created_at FROM done d WHERE d.status = 'queued'
-        )
-        SELECT d.id, d.type, d.status, d.lease_token FROM done d
-      $$`);
+      AS $$${FINISH_BODY}$$`);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -9,7 +9,7 @@ import { startTestApp, type TestApp } from './support/test-app';
  * preferred hashing the whole table (migration 1796100000000). The table's own scan counters
  * say which way the rows were reached.
  */
-describe('jobs_claim on a backlog with fresh statistics', () => {
+describe('jobs_claim and jobs_finish on a backlog with fresh statistics', () => {
   let t: TestApp;
   /** One connection for the whole test: the counters are per session, and the embedded store has one. */
   let session: QueryRunner;
@@ -57,5 +57,47 @@ describe('jobs_claim on a backlog with fresh statistics', () => {
       "SELECT count(*)::int AS running FROM jobs WHERE status = 'running' AND worker_id = 'test-worker'",
     );
     expect(running).toBe(100);
+  });
+
+  // PL/pgSQL (migration 1796300000000) plans the first five calls of a session for their
+  // arguments, then keeps one generic plan: the pins must hold for that one too.
+  it('claims and finishes through indexes on every call of a session, the cached plans included', async () => {
+    const before = await scans();
+    for (let call = 0; call < 8; call += 1) {
+      const claimed = await session.manager.query<{ id: string; lease_token: string }[]>(
+        "SELECT id, lease_token FROM jobs_claim(ARRAY['noop'], 50, 30, 'test-worker') ORDER BY id",
+      );
+      expect(claimed).toHaveLength(50);
+      const each = <T>(value: T) => claimed.map(() => value);
+      const now = new Date();
+      const moved = await session.manager.query<{ job_status: string }[]>(
+        `SELECT job_status FROM jobs_finish($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[],
+           $6::text[], $7::text[], $8::timestamptz[], $9::int[], $10::smallint[], $11::text[],
+           $12::timestamptz[], $13::timestamptz[])`,
+        [
+          claimed.map((row) => row.id),
+          claimed.map((row) => row.lease_token),
+          each('succeeded'),
+          each('succeeded'),
+          each('null'),
+          each(null),
+          each(null),
+          each(null),
+          each(0),
+          each(100),
+          each(null),
+          each(now),
+          each(now),
+        ],
+      );
+      expect(moved.map((row) => row.job_status)).toEqual(each('succeeded'));
+    }
+    const after = await scans();
+
+    expect(after.seq - before.seq).toBe(0);
+    const [{ succeeded }] = await session.manager.query<{ succeeded: number }[]>(
+      "SELECT count(*)::int AS succeeded FROM jobs WHERE status = 'succeeded' AND worker_id = 'test-worker'",
+    );
+    expect(succeeded).toBe(400);
   });
 });

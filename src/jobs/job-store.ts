@@ -76,7 +76,8 @@ export class JobStore {
    */
   async claim(types: string[], limit: number, leaseSeconds: number, workerId: string): Promise<ClaimedJob[]> {
     // jobs_claim (migration 1796200000000) is one statement that takes rows from job_queue with
-    // FOR UPDATE SKIP LOCKED, marks their jobs running and leases them; it pins its plan.
+    // FOR UPDATE SKIP LOCKED, marks their jobs running and leases them; it pins its plan, which
+    // each connection keeps (PL/pgSQL, migration 1796300000000).
     const rows = await this.rows<ClaimedJob>(
       `SELECT id, type, name, owner_id AS "ownerId", priority, payload, attempts,
          max_attempts AS "maxAttempts", timeout_seconds AS "timeoutSeconds",
