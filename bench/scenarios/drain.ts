@@ -7,8 +7,12 @@
  */
 import { postgresCpu, processCpuMs, walWritten } from '../support/cpu';
 import { formatStatements, statementWindow } from '../support/statements';
-import { sleep, stallGuard } from '../support/stats';
-import type { Scenario } from './scenario';
+import { sleep, stallGuard, waitFor } from '../support/stats';
+import { OursSession } from '../systems/ours';
+import type { BenchOptions } from '../support/options';
+import type { Metrics, Scenario } from './scenario';
+
+const perJob = (ms: number, jobs: number) => (ms * 1000) / jobs;
 
 export const drain: Scenario = {
   key: 'a',
@@ -50,8 +54,7 @@ export const drain: Scenario = {
       const drained = options.jobs - before;
       const drainWal = await wal.stop();
       if (statements) console.log(formatStatements(system.name, drained, await statements.stop()));
-      const perJob = (ms: number, jobs: number) => (ms * 1000) / jobs;
-      return {
+      const metrics: Metrics = {
         'enqueue jobs/s': options.jobs / enqueueSeconds,
         // Too few jobs left after start-up to time (tiny --jobs): no number rather than a wrong one.
         'drain jobs/s': before < options.jobs ? drained / drainSeconds : Number.NaN,
@@ -64,8 +67,41 @@ export const drain: Scenario = {
         'drain worker CPU µs/job':
           before < options.jobs ? perJob(processCpuMs(worker) - workerMs, drained) : Number.NaN,
       };
+      if (session instanceof OursSession && session.storeEnv.DATABASE_URL) {
+        Object.assign(metrics, await bareDrain(session, options));
+      }
+      return metrics;
     } finally {
       await session.close();
     }
   },
 };
+
+/**
+ * The floor: a second backlog, enqueued the same way into the emptied tables, drained by ours'
+ * worker SQL with nothing around it (support/bare-drain.ts). Ours' drain is this plus what ours'
+ * worker process does per job; the difference is the worker's own cost.
+ */
+async function bareDrain(session: OursSession, options: BenchOptions): Promise<Metrics> {
+  await session.stopReplica();
+  await session.emptyJobs();
+  await session.prepareEnqueue();
+  await session.enqueue(options.jobs);
+  return session.withBareDrain(async (child) => {
+    const database = postgresCpu(options.databaseUrl);
+    const childMs = processCpuMs(child.pid);
+    const start = performance.now();
+    child.send({ type: 'go' });
+    await waitFor(
+      () => Promise.resolve(child.handled),
+      async () => !(await session.unfinished()),
+      { what: 'bare drain progress' },
+    );
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      'bare drain jobs/s': options.jobs / seconds,
+      'bare drain PostgreSQL CPU µs/job': perJob(database.stop(), options.jobs),
+      'bare drain worker CPU µs/job': perJob(processCpuMs(child.pid) - childMs, options.jobs),
+    };
+  });
+}

@@ -3,7 +3,8 @@
  * the bench process, readiness, the number of jobs handled and, when traced, each handler start.
  * Loaded as plain JavaScript (see child.ts), so it imports nothing heavy.
  */
-export type ToChild = { type: 'ping'; t0: number } | { type: 'stop' };
+/** `go`: start working now (the bare drain, which must not start before its clock does). */
+export type ToChild = { type: 'ping'; t0: number } | { type: 'go' } | { type: 'stop' };
 export type FromChild =
   | { type: 'ready'; port?: number }
   | { type: 'count'; handled: number }

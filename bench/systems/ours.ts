@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { BenchChild } from '../support/child';
-import { createDatabase } from '../support/database';
+import { createDatabase, withClient } from '../support/database';
 import { JsonClient } from '../support/json-client';
 import { PickupTarget } from '../support/pickup-target';
 import { type Service, startService, stopService } from '../support/service';
@@ -108,23 +108,32 @@ export class OursSession implements Session {
    * read at most every 200 ms.
    */
   async drained(jobs: number): Promise<boolean> {
-    const url = this.storeEnv.DATABASE_URL;
-    if (url) {
-      if (!this.probe) {
-        this.probe = new Client({ connectionString: url });
-        await this.probe.connect();
-      }
-      const { rows } = await this.probe.query<{ unfinished: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued')
-           OR EXISTS (SELECT 1 FROM jobs WHERE status = 'running') AS unfinished`,
-      );
-      if (rows[0].unfinished) return false;
+    if (this.storeEnv.DATABASE_URL) {
+      if (await this.unfinished()) return false;
     } else if (performance.now() - this.lastScrape < 200) {
       return false;
     }
     this.lastScrape = performance.now();
     // The finished counter moves only after the final state is committed.
     return (await this.processed()) >= jobs;
+  }
+
+  /** Removes every job, so that a second backlog starts from tables as empty as the first's. PostgreSQL only. */
+  async emptyJobs(): Promise<void> {
+    await withClient(this.storeEnv.DATABASE_URL, (client) => client.query('TRUNCATE jobs CASCADE'));
+  }
+
+  /** Whether any job is queued or running: a query that stops at the first one. PostgreSQL only. */
+  async unfinished(): Promise<boolean> {
+    if (!this.probe) {
+      this.probe = new Client({ connectionString: this.storeEnv.DATABASE_URL });
+      await this.probe.connect();
+    }
+    const { rows } = await this.probe.query<{ unfinished: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued')
+         OR EXISTS (SELECT 1 FROM jobs WHERE status = 'running') AS unfinished`,
+    );
+    return rows[0].unfinished;
   }
 
   workerPid(): number {
@@ -160,6 +169,25 @@ export class OursSession implements Session {
     });
     try {
       return await use(`http://127.0.0.1:${port}`);
+    } finally {
+      await child.stop();
+    }
+  }
+
+  /**
+   * Runs `use` with the drain's floor (support/bare-drain.ts: ours' worker SQL and nothing else)
+   * started on this session's database and waiting for its `go`, the replica stopped first so
+   * that it gets the machine to itself as ours' worker had it. PostgreSQL only.
+   */
+  async withBareDrain<T>(use: (child: BenchChild) => Promise<T>): Promise<T> {
+    const databaseUrl = this.storeEnv.DATABASE_URL;
+    if (!databaseUrl) throw new Error('the bare drain needs PostgreSQL (DATABASE_URL)');
+    await this.stopReplica();
+    const { child } = await BenchChild.start(join(__dirname, '..', 'support', 'bare-drain.ts'), {
+      DATABASE_URL: databaseUrl,
+    });
+    try {
+      return await use(child);
     } finally {
       await child.stop();
     }
