@@ -4,6 +4,7 @@
  * finished while starting up are left out of both the count and the time) until the store holds
  * no unfinished job. Also the CPU each job cost PostgreSQL and the worker process over the same
  * windows (support/cpu.ts), and for ours the API replica's CPU per enqueued job: what bounds the rates.
+ * For ours on PostgreSQL also the drain's floor (bareDrain below).
  */
 import { postgresCpu, processCpuMs, walWritten } from '../support/cpu';
 import { formatStatements, statementWindow } from '../support/statements';

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const claimed: Claimed[] = [];
   let held = 0;
   /** Wakes whichever loop waits for the other. */
-  let wake = () => undefined as void;
+  let wake: () => void = () => undefined;
   const waitForTheOther = () => new Promise<void>((resolve) => (wake = resolve));
 
   const claimer = async () => {
