@@ -1,6 +1,11 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The claim's query, as this migration made it; 1796300000000 runs the same one from PL/pgSQL. */
+// The worker's two functions as this migration made them, in parts: 1796300000000 runs the same
+// queries from PL/pgSQL under the same name, signature and settings.
+export const CLAIM_HEAD = `jobs_claim(p_types text[], p_limit integer, p_lease_seconds float8, p_worker text)
+  RETURNS SETOF jobs`;
+export const CLAIM_SETTINGS = `SET enable_sort = off SET enable_bitmapscan = off SET enable_seqscan = off
+  SET enable_hashjoin = off SET enable_mergejoin = off`;
 export const CLAIM_BODY = `
         WITH picked AS (
           DELETE FROM job_queue q WHERE q.ctid = ANY (ARRAY(
@@ -26,7 +31,13 @@ export const CLAIM_BODY = `
         SELECT * FROM claimed
 `;
 
-/** The finish's query, as this migration made it; 1796300000000 runs the same one from PL/pgSQL. */
+export const FINISH_HEAD = `jobs_finish(p_ids uuid[], p_tokens bigint[], p_statuses text[], p_outcomes text[],
+    p_results jsonb[], p_error_codes text[], p_error_messages text[], p_run_ats timestamptz[],
+    p_unspends int[], p_progresses smallint[], p_progress_messages text[], p_started_ats timestamptz[],
+    p_finished_ats timestamptz[])
+  RETURNS TABLE (job_id uuid, job_type text, job_status text, job_lease_token bigint)`;
+export const FINISH_SETTINGS =
+  'SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off';
 export const FINISH_BODY = `
         WITH v AS (
           SELECT * FROM unnest(p_ids, p_tokens, p_statuses, p_outcomes, p_results, p_error_codes,
@@ -138,23 +149,13 @@ export class NarrowQueueTables1796200000000 implements MigrationInterface {
     // say (migrations 1795600000000, 1796100000000): walk IDX_job_queue_ready in claim order, stop
     // after p_limit rows, delete them by ctid, reach each job through its primary key.
     await q.query(`
-      CREATE FUNCTION jobs_claim(p_types text[], p_limit integer, p_lease_seconds float8, p_worker text)
-      RETURNS SETOF jobs LANGUAGE sql
-      SET enable_sort = off SET enable_bitmapscan = off SET enable_seqscan = off
-      SET enable_hashjoin = off SET enable_mergejoin = off
-      AS $$${CLAIM_BODY}$$`);
+      CREATE FUNCTION ${CLAIM_HEAD} LANGUAGE sql ${CLAIM_SETTINGS} AS $$${CLAIM_BODY}$$`);
 
     // The end of attempts (JobStore.finish), a function for the same reason: without an index on
     // running jobs the planner, pricing a batch of hundreds, scanned the whole table to join it
     // (225 µs per job against ~25); pinned, each job is one primary-key probe.
     await q.query(`
-      CREATE FUNCTION jobs_finish(p_ids uuid[], p_tokens bigint[], p_statuses text[], p_outcomes text[],
-        p_results jsonb[], p_error_codes text[], p_error_messages text[], p_run_ats timestamptz[],
-        p_unspends int[], p_progresses smallint[], p_progress_messages text[], p_started_ats timestamptz[],
-        p_finished_ats timestamptz[])
-      RETURNS TABLE (job_id uuid, job_type text, job_status text, job_lease_token bigint) LANGUAGE sql
-      SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off
-      AS $$${FINISH_BODY}$$`);
+      CREATE FUNCTION ${FINISH_HEAD} LANGUAGE sql ${FINISH_SETTINGS} AS $$${FINISH_BODY}$$`);
   }
 
   async down(q: QueryRunner): Promise<void> {

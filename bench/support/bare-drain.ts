@@ -7,6 +7,7 @@
  * process (plain node, see child.ts) and starts on the bench's `go`, once its backlog is waiting.
  */
 import { Pool } from 'pg';
+import { arrayLiteral } from '../../libs/database/src/array-literal';
 import { childChannel } from './child-side';
 import type { ToChild } from './child-side';
 
@@ -16,11 +17,6 @@ const HELD = 1000;
 interface Claimed {
   id: string;
   lease_token: string;
-}
-
-/** An array literal of plain values (uuids, digits, fixed words): nothing to escape. */
-function literal(values: readonly (string | null)[]): string {
-  return `{${values.map((value) => (value === null ? 'NULL' : `"${value}"`)).join(',')}}`;
 }
 
 async function main(): Promise<void> {
@@ -64,14 +60,14 @@ async function main(): Promise<void> {
       // In id order, as JobStore.finish sends them.
       rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const now = new Date().toISOString();
-      const each = (value: string | null) => literal(rows.map(() => value));
+      const each = (value: string | null) => arrayLiteral(rows.map(() => value));
       await pool.query(
         `SELECT job_id FROM jobs_finish($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[],
            $6::text[], $7::text[], $8::timestamptz[], $9::int[], $10::smallint[], $11::text[],
            $12::timestamptz[], $13::timestamptz[])`,
         [
-          literal(rows.map((row) => row.id)),
-          literal(rows.map((row) => row.lease_token)),
+          arrayLiteral(rows.map((row) => row.id)),
+          arrayLiteral(rows.map((row) => row.lease_token)),
           each('succeeded'),
           each('succeeded'),
           each('null'),

@@ -1,7 +1,8 @@
 /**
- * Bench child processes (a peer's worker, the bare API) as plain JavaScript: the TypeScript file
- * and its relative imports are transpiled into dist/bench/ and forked with plain node, so the
- * child's RSS holds the system under test and not ts-node's compiler.
+ * Bench child processes (a peer's worker, the bare API, the bare drain) as plain JavaScript: the
+ * TypeScript file and its relative imports are transpiled into dist/bench-children/ and forked with
+ * plain node, so the child's RSS holds the system under test and not ts-node's compiler. Their own
+ * folder, so that a library file a child imports (libs/…) never overwrites the service's build.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import * as ts from 'typescript';
 import type { FromChild, ToChild } from './child-side';
 
 const ROOT = resolve(__dirname, '..', '..');
-const OUT = join(ROOT, 'dist');
+const OUT = join(ROOT, 'dist', 'bench-children');
 
 function transpile(file: string, done = new Set<string>()): string {
   const out = join(OUT, relative(ROOT, file)).replace(/\.ts$/, '.js');

@@ -161,17 +161,7 @@ export class OursSession implements Session {
    * themselves as ours had it. PostgreSQL only.
    */
   async withBareApi<T>(use: (url: string) => Promise<T>): Promise<T> {
-    const databaseUrl = this.storeEnv.DATABASE_URL;
-    if (!databaseUrl) throw new Error('the bare routes need PostgreSQL (DATABASE_URL)');
-    await this.stopReplica();
-    const { child, port } = await BenchChild.start(join(__dirname, '..', 'support', 'bare-api.ts'), {
-      DATABASE_URL: databaseUrl,
-    });
-    try {
-      return await use(`http://127.0.0.1:${port}`);
-    } finally {
-      await child.stop();
-    }
+    return this.withBareChild('bare-api.ts', ({ port }) => use(`http://127.0.0.1:${port}`));
   }
 
   /**
@@ -180,16 +170,24 @@ export class OursSession implements Session {
    * that it gets the machine to itself as ours' worker had it. PostgreSQL only.
    */
   async withBareDrain<T>(use: (child: BenchChild) => Promise<T>): Promise<T> {
+    return this.withBareChild('bare-drain.ts', ({ child }) => use(child));
+  }
+
+  /** One of the bare children (support/), on this session's database, the replica stopped first. */
+  private async withBareChild<T>(
+    file: string,
+    use: (started: { child: BenchChild; port?: number }) => Promise<T>,
+  ): Promise<T> {
     const databaseUrl = this.storeEnv.DATABASE_URL;
-    if (!databaseUrl) throw new Error('the bare drain needs PostgreSQL (DATABASE_URL)');
+    if (!databaseUrl) throw new Error(`${file} needs PostgreSQL (DATABASE_URL)`);
     await this.stopReplica();
-    const { child } = await BenchChild.start(join(__dirname, '..', 'support', 'bare-drain.ts'), {
+    const started = await BenchChild.start(join(__dirname, '..', 'support', file), {
       DATABASE_URL: databaseUrl,
     });
     try {
-      return await use(child);
+      return await use(started);
     } finally {
-      await child.stop();
+      await started.child.stop();
     }
   }
 
