@@ -1,5 +1,5 @@
-import { IsBoolean, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { PageQueryDto, QueryBoolean } from '@lib/common';
+import { IsBoolean, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsDateOrTimestamp, PageQueryDto, QueryBoolean } from '@lib/common';
 import type { ActorType } from './audit-log.entity';
 
 /** `GET /v1/admin/audit-logs` filters; all optional, combined with AND. */
@@ -38,14 +38,14 @@ export class AuditLogQueryDto extends PageQueryDto {
   @IsBoolean()
   success?: boolean;
 
-  /** Rows at or after this instant (ISO 8601), inclusive. */
+  /** Rows at or after this instant (a timestamp with its UTC offset, or a date), inclusive. */
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsDateOrTimestamp()
   from?: string;
 
-  /** Rows before this instant (ISO 8601), exclusive. */
+  /** Rows before this instant (a timestamp with its UTC offset, or a date), exclusive. */
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsDateOrTimestamp()
   to?: string;
 }
 

@@ -50,7 +50,7 @@ export class JobsController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: '1-200 printable ASCII characters, scoped to the caller.',
+    description: '1-200 visible ASCII characters (no spaces), scoped to the caller.',
   })
   @ApiAcceptedResponse({ type: JobDto, description: 'Accepted; Location points at the job.' })
   @ApiOkResponse({ type: JobDto, description: 'Idempotent repeat: the original job.' })
@@ -64,7 +64,7 @@ export class JobsController {
   ): Promise<JobDto> {
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
       throw new RequestValidationError([
-        { field: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' },
+        { field: 'Idempotency-Key', message: 'must be 1-200 visible ASCII characters (no spaces)' },
       ]);
     }
     const { job, created } = await this.jobs.submit(caller, body, key);

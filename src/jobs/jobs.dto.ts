@@ -5,7 +5,6 @@ import {
   IsArray,
   IsIn,
   IsInt,
-  IsISO8601,
   IsNumber,
   IsObject,
   IsOptional,
@@ -17,15 +16,11 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { KeepAsSent, PageQueryDto, ValidatedPerItem } from '@lib/common';
+import { IsDateOrTimestamp, IsTimestamp, KeepAsSent, PageQueryDto, ValidatedPerItem } from '@lib/common';
 import { ATTEMPT_OUTCOMES, type AttemptOutcome, JOB_STATUSES, type JobStatus } from './job-lifecycle';
 
-/** Printable ASCII, as in an HTTP header: the header and the body field accept the same keys. */
+/** Visible ASCII (no spaces), as in an HTTP header: the header and the body field accept the same keys. */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
-
-/** A timestamp without an offset would be read in the server's time zone; refuse the ambiguity. */
-const WITH_OFFSET = /T.*(Z|[+-]\d{2}(:?\d{2})?)$/i;
-const DATE_OR_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}$|T.*(Z|[+-]\d{2}(:?\d{2})?)$/i;
 
 export class BackoffDto {
   /** Wait before the first retry's jitter window, in seconds (> 0). Default 1. */
@@ -69,8 +64,7 @@ export class CreateJobDto {
 
   /** Run no earlier than this instant (ISO 8601 with a UTC offset or Z). Not with delaySeconds. */
   @IsOptional()
-  @IsISO8601({ strict: true })
-  @Matches(WITH_OFFSET, { message: 'runAt must carry a UTC offset or Z' })
+  @IsTimestamp()
   runAt?: string;
 
   /** Run no earlier than this many seconds from now (at most a year). Not with runAt. */
@@ -105,7 +99,7 @@ export class CreateJobDto {
   /** Same as the Idempotency-Key header; scoped to the caller. */
   @IsOptional()
   @IsString()
-  @Matches(IDEMPOTENCY_KEY, { message: 'idempotencyKey must be 1-200 printable ASCII characters' })
+  @Matches(IDEMPOTENCY_KEY, { message: 'idempotencyKey must be 1-200 visible ASCII characters (no spaces)' })
   idempotencyKey?: string;
 }
 
@@ -223,14 +217,12 @@ export class JobListQueryDto extends PageQueryDto {
 
   /** Created at or after (ISO 8601). */
   @IsOptional()
-  @IsISO8601({ strict: true })
-  @Matches(DATE_OR_WITH_OFFSET, { message: 'createdFrom must be a date or carry a UTC offset or Z' })
+  @IsDateOrTimestamp()
   createdFrom?: string;
 
   /** Created before (ISO 8601). */
   @IsOptional()
-  @IsISO8601({ strict: true })
-  @Matches(DATE_OR_WITH_OFFSET, { message: 'createdTo must be a date or carry a UTC offset or Z' })
+  @IsDateOrTimestamp()
   createdTo?: string;
 
   /** Admins only: one owner's jobs. For users it can only narrow to their own. */

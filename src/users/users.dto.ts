@@ -1,15 +1,5 @@
-import {
-  IsBoolean,
-  IsEmail,
-  IsIn,
-  IsISO8601,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-  MaxLength,
-} from 'class-validator';
-import { PageQueryDto, QueryBoolean, ROLES, type Role } from '@lib/common';
+import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsDateOrTimestamp, PageQueryDto, QueryBoolean, ROLES, type Role } from '@lib/common';
 import { IsNewPassword } from './password.rules';
 
 export class LoginDto {
@@ -129,9 +119,9 @@ export class CreateApiKeyDto {
   @Length(1, 100)
   name!: string;
 
-  /** Optional expiry, ISO 8601, in the future. */
+  /** Optional expiry, in the future: a timestamp with its UTC offset, or a date (midnight UTC). */
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsDateOrTimestamp()
   expiresAt?: string;
 }
 

@@ -354,6 +354,87 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
     });
   });
 
+  describe('ISO 8601 forms that JavaScript cannot read as a date', () => {
+    // Valid ISO 8601 (class-validator's strict IsISO8601 takes them all), but Date.parse gives NaN:
+    // they used to reach the store as an invalid date and come back as a 500.
+    const unreadable = [
+      ['a week date', '2026-W49-5T10:00:00Z'],
+      ['an ordinal date', '2026-338T10:00:00Z'],
+      ['the basic format', '20261204T100000Z'],
+      ['an hour without minutes', '2026-12-04T10Z'],
+      ['a comma fraction', '2026-12-04T10:00:00,5Z'],
+      ['an hours-only offset', '2026-12-04T10:00:00+01'],
+    ];
+    const q = encodeURIComponent;
+
+    it.each(unreadable)('%s (%s) → 400 naming the field on every date input', async (_name, date) => {
+      const fields = async (request: Parameters<typeof send>[0]) =>
+        fieldsOf(await expectRefused(send(request), 400));
+      expect(
+        await fields({
+          method: 'POST',
+          url: '/v1/jobs',
+          payload: { type: 'noop', payload: {}, runAt: date },
+        }),
+      ).toContain('runAt');
+      expect(await fields({ method: 'GET', url: `/v1/jobs?createdFrom=${q(date)}` })).toContain(
+        'createdFrom',
+      );
+      expect(await fields({ method: 'GET', url: `/v1/jobs?createdTo=${q(date)}` })).toContain('createdTo');
+      expect(
+        await fields({
+          method: 'POST',
+          url: '/v1/users/me/api-keys',
+          payload: { name: 'k', expiresAt: date },
+        }),
+      ).toContain('expiresAt');
+      for (const param of ['from', 'to']) {
+        const request = {
+          method: 'GET' as const,
+          url: `/v1/admin/audit-logs?${param}=${q(date)}`,
+          headers: admin.headers,
+        };
+        expect(await fields(request)).toContain(param);
+      }
+    });
+
+    it("in a batch it is that item's problem: its valid sibling is created", async () => {
+      const res = await send({
+        method: 'POST',
+        url: '/v1/jobs/batch',
+        payload: {
+          jobs: [
+            { type: 'noop', payload: {} },
+            { type: 'noop', payload: {}, runAt: '2026-W49-5T10:00:00Z' },
+          ],
+        },
+      });
+      expect(res.statusCode).toBe(202);
+      const [created, refused] = res.json<{
+        results: { index: number; job?: JobJson; error?: { status: number; errors?: { field: string }[] } }[];
+      }>().results;
+      expect(created.job?.status).toBe('queued');
+      expect(refused.error?.status).toBe(400);
+      expect(fieldsOf(refused.error ?? {})).toContain('runAt');
+      await watch.reset();
+    });
+
+    it.each([
+      ['2030-01-02T03:04:05+0100', '2030-01-02T02:04:05.000Z'],
+      ['2030-01-02T03:04Z', '2030-01-02T03:04:00.000Z'],
+      ['2030-01-02T03:04:05.123456789Z', '2030-01-02T03:04:05.123Z'],
+    ])('the forms it does read are taken: runAt %s is %s', async (runAt, stored) => {
+      const res = await send({
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { type: 'noop', payload: {}, runAt },
+      });
+      expect(res.statusCode).toBe(202);
+      expect(res.json<JobJson>().runAt).toBe(stored);
+      await watch.reset();
+    });
+  });
+
   describe('headers', () => {
     it.each([
       ['100,000 characters', 'k'.repeat(100_000)],

@@ -26,5 +26,6 @@ export * from './canonical-json';
 export * from './lifecycle/periodic-task';
 export * from './lifecycle/condition-waiter';
 export * from './http/uuid-param';
+export * from './http/timestamp';
 export * from './http/bodyless-route.guard';
 export * from './async/coalesced';
