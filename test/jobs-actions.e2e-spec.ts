@@ -490,6 +490,20 @@ describe('job reads and actions (CONTRACT §5)', () => {
       expect(body).toMatch(/^jobs_finished_total\{type="sleep",outcome="cancelled"\} 1$/m);
       expect(body).toMatch(/^job_attempts_total\{type="sleep",outcome="cancelled"\} 1$/m);
     });
+
+    it('job_queue_wait_seconds counts from creation for a job submitted with a past runAt', async () => {
+      const user = await newUser(t.app, admin);
+      const waited = async () => {
+        const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+        return Number(/^job_queue_wait_seconds_sum\{type="noop"\} (\S+)$/m.exec(body)?.[1] ?? 0);
+      };
+      const before = await waited();
+      const job = await submitJob(t.app, user, { type: 'noop', payload: {}, runAt: '2000-01-01T00:00:00Z' });
+      expect((await waitForJob(t.app, user, job.id)).status).toBe('succeeded');
+      // Counted from its runAt, this one job would add 26 years.
+      expect(await waited()).toBeGreaterThanOrEqual(before);
+      expect((await waited()) - before).toBeLessThan(60);
+    });
   });
 
   it('after every action above, each job is in job_queue exactly while queued and in job_leases exactly while running', async () => {

@@ -262,7 +262,10 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const attempt = new RunningAttempt(job);
     const key = `${job.id}/${job.leaseToken}`;
     this.running.set(key, attempt);
-    this.metrics.attemptStarted(job.type, job.runAt, attempt.startedAt);
+    // Ready since its run time, or since it was created when it was submitted with a past runAt:
+    // a runAt of 2000 must not make one job look as if it had waited 26 years.
+    const readySince = job.runAt > job.createdAt ? job.runAt : job.createdAt;
+    this.metrics.attemptStarted(job.type, readySince, attempt.startedAt);
     const payload = this.registry.toHandlerPayload(type, job.payload);
     void runAttempt(type, payload, attempt, this.config.maxResultBytes, this.logger).then((end) => {
       this.running.delete(key);
