@@ -26,12 +26,26 @@ describe('log redaction', () => {
   it('blanks credentials in request headers', () => {
     const { logger, lines } = capture();
     logger.info({
-      req: { headers: { authorization: 'Bearer abc', 'x-api-key': 'k-123', cookie: 'sid=1', accept: 'x/y' } },
+      req: {
+        headers: {
+          authorization: 'Bearer abc',
+          'proxy-authorization': 'Basic cHJveHk=',
+          'x-api-key': 'k-123',
+          cookie: 'sid=1',
+          accept: 'x/y',
+        },
+      },
       res: { headers: { 'set-cookie': 'sid=2' } },
     });
     const [line] = lines();
     expect(line.req).toEqual({
-      headers: { authorization: REDACTED, 'x-api-key': REDACTED, cookie: REDACTED, accept: 'x/y' },
+      headers: {
+        authorization: REDACTED,
+        'proxy-authorization': REDACTED,
+        'x-api-key': REDACTED,
+        cookie: REDACTED,
+        accept: 'x/y',
+      },
     });
     expect(line.res).toEqual({ headers: { 'set-cookie': REDACTED } });
   });
@@ -49,5 +63,31 @@ describe('log redaction', () => {
     for (const secret of ['p1', 'p2', 'p3', 'r1', 'a1', 'k1', 't1'])
       expect(text).not.toContain(`"${secret}"`);
     expect(text).toContain('a@b.c');
+  });
+
+  it("blanks a failed statement's parameters and the row PostgreSQL quotes, keeping what went wrong", () => {
+    const { logger, lines } = capture();
+    // The shape TypeORM's QueryFailedError has when pino's err serializer copies it.
+    const hash = '$2b$10$abcdefghijklmnopqrstuv';
+    const failure = Object.assign(new Error('null value in column "role" violates not-null constraint'), {
+      query: 'UPDATE "users" SET "role" = $1 WHERE "id" = $2',
+      parameters: [null, 'u1'],
+      detail: `Failing row contains (u1, a@b.c, ${hash}, null).`,
+      driverError: {
+        code: '23502',
+        detail: `Failing row contains (u1, a@b.c, ${hash}, null).`,
+        parameters: [null],
+      },
+    });
+    logger.error({ err: failure }, 'Request failed');
+    const [line] = lines();
+    expect(JSON.stringify(line)).not.toContain(hash);
+    expect(line.err).toMatchObject({
+      message: failure.message,
+      query: failure.query,
+      parameters: REDACTED,
+      detail: REDACTED,
+      driverError: { code: '23502', detail: REDACTED, parameters: REDACTED },
+    });
   });
 });
