@@ -323,6 +323,37 @@ describe('users, API keys and roles (CONTRACT §4)', () => {
         payload: { email: email.toUpperCase(), password: 'long-enough-password', role: 'user' },
       });
       expect(dup.statusCode).toBe(409);
+      // The refusal is audited (CONTRACT §6), with the address it was refused for.
+      const refusals = await t.app
+        .get(DataSource)
+        .query<{ success: boolean; error_code: string; changes: unknown }[]>(
+          "SELECT success, error_code, changes FROM audit_logs WHERE action = 'user.created' AND request_id = $1",
+          [dup.headers['x-request-id']],
+        );
+      expect(refusals).toEqual([
+        {
+          success: false,
+          error_code: 'USERS.EMAIL_TAKEN',
+          changes: { email: { after: email.toLowerCase() } },
+        },
+      ]);
+
+      // One address however its accents are encoded: é as one code point, or e and a combining accent.
+      const composed = `\u00e9mile-${randomUUID()}@test.local`;
+      const first = await t.app.inject({
+        method: 'POST',
+        url: '/v1/admin/users',
+        headers: admin.headers,
+        payload: { email: composed, password: 'long-enough-password', role: 'user' },
+      });
+      expect(first.statusCode).toBe(201);
+      const lookalike = await t.app.inject({
+        method: 'POST',
+        url: '/v1/admin/users',
+        headers: admin.headers,
+        payload: { email: composed.normalize('NFD'), password: 'long-enough-password', role: 'user' },
+      });
+      expect(lookalike.statusCode).toBe(409);
 
       const found = await t.app.inject({
         method: 'GET',
@@ -383,6 +414,30 @@ describe('users, API keys and roles (CONTRACT §4)', () => {
       expect(huge.statusCode).toBe(400);
     });
 
+    it.each([{ role: null }, { disabled: null }])(
+      'PATCH %j → 400 naming the field, and the user is unchanged',
+      async (payload) => {
+        const user = await newUser(t.app, admin);
+        const res = await t.app.inject({
+          method: 'PATCH',
+          url: `/v1/admin/users/${user.id}`,
+          headers: admin.headers,
+          payload,
+        });
+        expect(res.statusCode).toBe(400);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.json<{ errors: { field: string }[] }>().errors.map((e) => e.field)).toEqual(
+          Object.keys(payload),
+        );
+        const after = await t.app.inject({
+          method: 'GET',
+          url: `/v1/admin/users/${user.id}`,
+          headers: admin.headers,
+        });
+        expect(after.json()).toMatchObject({ role: 'user', disabled: false });
+      },
+    );
+
     it('will not demote, disable or delete the last active admin', async () => {
       const store = await startTestApp({
         env: { ADMIN_EMAIL: 'solo@test.local', ADMIN_PASSWORD: 'solo-admin-password' },
@@ -407,14 +462,22 @@ describe('users, API keys and roles (CONTRACT §4)', () => {
           });
           expect(res.statusCode).toBe(409);
         }
-        // The refused mutations left no half state: no audit row claims they happened.
+        // The refused mutations left no half state: no audit row claims they happened, and each
+        // refusal is audited as one (CONTRACT §6).
         const rows = await store.app
           .get(DataSource)
-          .query<{ c: number }[]>(
-            "SELECT count(*)::int AS c FROM audit_logs WHERE resource_id = $1 AND action IN ('user.role_changed', 'user.disabled', 'user.deleted')",
+          .query<{ action: string; success: boolean; error_code: string | null }[]>(
+            `SELECT action, success, error_code FROM audit_logs WHERE resource_id = $1
+               AND action IN ('user.role_changed', 'user.disabled', 'user.deleted') ORDER BY action`,
             [id],
           );
-        expect(rows[0].c).toBe(0);
+        expect(rows).toEqual(
+          ['user.deleted', 'user.disabled', 'user.role_changed'].map((action) => ({
+            action,
+            success: false,
+            error_code: 'USERS.LAST_ADMIN',
+          })),
+        );
         const still = await store.app.inject({ method: 'GET', url: '/v1/users/me', headers: solo.headers });
         expect(still.json()).toMatchObject({ role: 'admin', disabled: false });
         const second = await newUser(store.app, solo, 'admin');

@@ -7,6 +7,7 @@ import { AuditService } from '../audit/audit.service';
 import { ADMIN_CHANGES_LOCK } from './advisory-locks';
 import { PasswordHasher } from './password-hasher';
 import { User } from './user.entity';
+import { canonicalEmail } from './email';
 
 const DEV_ADMIN_EMAIL = 'admin@localhost';
 
@@ -35,7 +36,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
       }
       return;
     }
-    const email = (configured ? this.auth.adminEmail! : DEV_ADMIN_EMAIL).toLowerCase();
+    const email = canonicalEmail(configured ? this.auth.adminEmail! : DEV_ADMIN_EMAIL);
     const password = configured ? this.auth.adminPassword! : randomBytes(18).toString('base64url');
     const passwordHash = await this.hasher.hash(password);
     const created = await this.dataSource.transaction(async (em) => {

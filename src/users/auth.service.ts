@@ -11,6 +11,7 @@ import { sha256 } from './secrets';
 import { type TokenPair, TokenIssuer } from './token-issuer';
 import { User } from './user.entity';
 import { AccountLockedError, InvalidCredentialsError, InvalidRefreshTokenError } from './users.errors';
+import { canonicalEmail } from './email';
 
 export const AUTH_LOGINS = 'auth_logins_total';
 
@@ -26,7 +27,7 @@ export class AuthService {
   ) {}
 
   async login(emailInput: string, password: string): Promise<TokenPair> {
-    const email = emailInput.trim().toLowerCase();
+    const email = canonicalEmail(emailInput);
     const window = await this.dataSource.getRepository(LoginFailure).findOneBy({ email });
     const lockedSeconds = lockedForSeconds(window, new Date());
     if (lockedSeconds > 0) {

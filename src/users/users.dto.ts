@@ -1,5 +1,12 @@
 import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
-import { IsDateOrTimestamp, PageQueryDto, QueryBoolean, ROLES, type Role } from '@lib/common';
+import {
+  IsDateOrTimestamp,
+  OptionalNotNull,
+  PageQueryDto,
+  QueryBoolean,
+  ROLES,
+  type Role,
+} from '@lib/common';
 import { IsNewPassword } from './password.rules';
 
 export class LoginDto {
@@ -88,11 +95,11 @@ export class CreateUserDto extends NameFieldsDto {
 }
 
 export class AdminUpdateUserDto extends NameFieldsDto {
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(ROLES)
   role?: Role;
 
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean()
   disabled?: boolean;
 }

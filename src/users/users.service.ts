@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
-import { decodeCursor, type Page, toPage } from '@lib/common';
+import { decodeCursor, DomainError, type Page, toPage } from '@lib/common';
 import { keysetPage } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
 import { removesLastAdmin } from './admin-rule';
@@ -12,6 +12,7 @@ import { User } from './user.entity';
 import { toUserDto } from './user.mapper';
 import type { AdminUpdateUserDto, CreateUserDto, UpdateMeDto, UserDto, UserListQueryDto } from './users.dto';
 import { EmailTakenError, LastAdminError, UserNotFoundError, WrongPasswordError } from './users.errors';
+import { canonicalEmail } from './email';
 
 type Changes = Record<string, { before?: unknown; after?: unknown }>;
 
@@ -34,7 +35,7 @@ export class UsersService {
   async list(query: UserListQueryDto): Promise<Page<UserDto>> {
     const qb = this.dataSource.getRepository(User).createQueryBuilder('u');
     if (query.email)
-      qb.andWhere('u.email LIKE :email', { email: `%${escapeLike(query.email.toLowerCase())}%` });
+      qb.andWhere('u.email LIKE :email', { email: `%${escapeLike(canonicalEmail(query.email))}%` });
     if (query.role) qb.andWhere('u.role = :role', { role: query.role });
     if (query.disabled !== undefined) qb.andWhere('u.disabled = :disabled', { disabled: query.disabled });
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
@@ -43,61 +44,73 @@ export class UsersService {
   }
 
   async create(input: CreateUserDto): Promise<UserDto> {
+    const email = canonicalEmail(input.email);
+    const attempt = { action: 'user.created', changes: { email: { after: email } } };
     const passwordHash = await this.hasher.hash(input.password);
-    return this.dataSource.transaction(async (em) => {
-      const email = input.email.trim().toLowerCase();
-      if (await em.existsBy(User, { email })) throw new EmailTakenError();
-      const user = em.create(User, {
-        email,
-        passwordHash,
-        role: input.role,
-        firstName: input.firstName ?? null,
-        lastName: input.lastName ?? null,
-      });
-      await em.save(user);
-      await this.audit.record(
-        {
-          action: 'user.created',
-          resourceType: 'user',
-          resourceId: user.id,
-          changes: { email: { after: email }, role: { after: input.role } },
-        },
-        em,
-      );
-      return toUserDto(user);
-    });
+    return this.refusalsAudited(attempt, () =>
+      this.dataSource.transaction(async (em) => {
+        if (await em.existsBy(User, { email })) throw new EmailTakenError();
+        const user = em.create(User, {
+          email,
+          passwordHash,
+          role: input.role,
+          firstName: input.firstName ?? null,
+          lastName: input.lastName ?? null,
+        });
+        await em.save(user);
+        await this.audit.record(
+          {
+            action: 'user.created',
+            resourceType: 'user',
+            resourceId: user.id,
+            changes: { email: { after: email }, role: { after: input.role } },
+          },
+          em,
+        );
+        return toUserDto(user);
+      }),
+    );
   }
 
   async updateProfile(id: string, input: UpdateMeDto | AdminUpdateUserDto): Promise<UserDto> {
-    return this.dataSource
-      .transaction(async (em) => {
-        // Only changes to role or status can affect who is an admin; names and phone need no lock.
-        const { role, disabled } = input as AdminUpdateUserDto;
-        if (role !== undefined || disabled !== undefined) {
-          await em.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGES_LOCK]);
-        }
-        const user = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
-        if (!user) throw new UserNotFoundError();
-        const before = { role: user.role, disabled: user.disabled };
-        const changes: Changes = {};
-        for (const [field, value] of Object.entries(input) as [keyof User, unknown][]) {
-          if (value === undefined || user[field] === value) continue;
-          changes[field] = { before: user[field], after: value };
-          Object.assign(user, { [field]: value });
-        }
-        if (removesLastAdmin(before, user, await this.otherActiveAdmins(em, id))) throw new LastAdminError();
-        const securityChange = 'role' in changes || 'disabled' in changes;
-        if (securityChange) await this.endSessions(em, user);
-        await em.save(user);
-        if (Object.keys(changes).length > 0) {
-          await this.audit.record(
-            { action: updateAction(changes), resourceType: 'user', resourceId: id, changes },
-            em,
-          );
-        }
-        return toUserDto(user);
-      })
-      .finally(() => this.accounts.forget(id));
+    const attempt = { action: updateAction(input as AdminUpdateUserDto), resourceId: id };
+    return this.refusalsAudited(attempt, () =>
+      this.dataSource
+        .transaction(async (em) => {
+          // Only changes to role or status can affect who is an admin; names and phone need no lock.
+          const { role, disabled } = input as AdminUpdateUserDto;
+          if (role !== undefined || disabled !== undefined) {
+            await em.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGES_LOCK]);
+          }
+          const user = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+          if (!user) throw new UserNotFoundError();
+          const before = { role: user.role, disabled: user.disabled };
+          const changes: Changes = {};
+          for (const [field, value] of Object.entries(input) as [keyof User, unknown][]) {
+            if (value === undefined || user[field] === value) continue;
+            changes[field] = { before: user[field], after: value };
+            Object.assign(user, { [field]: value });
+          }
+          if (removesLastAdmin(before, user, await this.otherActiveAdmins(em, id)))
+            throw new LastAdminError();
+          const securityChange = 'role' in changes || 'disabled' in changes;
+          if (securityChange) await this.endSessions(em, user);
+          await em.save(user);
+          if (Object.keys(changes).length > 0) {
+            await this.audit.record(
+              {
+                action: updateAction({ disabled: changes.disabled?.after, role: changes.role?.after }),
+                resourceType: 'user',
+                resourceId: id,
+                changes,
+              },
+              em,
+            );
+          }
+          return toUserDto(user);
+        })
+        .finally(() => this.accounts.forget(id)),
+    );
   }
 
   async changePassword(id: string, currentPassword: string, newPassword: string): Promise<void> {
@@ -122,23 +135,43 @@ export class UsersService {
   }
 
   async remove(id: string): Promise<void> {
-    await this.dataSource.transaction(async (em) => {
-      await em.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGES_LOCK]);
-      const user = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
-      if (!user) throw new UserNotFoundError();
-      if (removesLastAdmin(user, null, await this.otherActiveAdmins(em, id))) throw new LastAdminError();
-      await em.delete(User, { id });
-      await this.audit.record(
-        {
-          action: 'user.deleted',
-          resourceType: 'user',
-          resourceId: id,
-          changes: { email: { before: user.email } },
-        },
-        em,
-      );
-    });
+    await this.refusalsAudited({ action: 'user.deleted', resourceId: id }, () =>
+      this.dataSource.transaction(async (em) => {
+        await em.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGES_LOCK]);
+        const user = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+        if (!user) throw new UserNotFoundError();
+        if (removesLastAdmin(user, null, await this.otherActiveAdmins(em, id))) throw new LastAdminError();
+        await em.delete(User, { id });
+        await this.audit.record(
+          {
+            action: 'user.deleted',
+            resourceType: 'user',
+            resourceId: id,
+            changes: { email: { before: user.email } },
+          },
+          em,
+        );
+      }),
+    );
     this.accounts.forget(id);
+  }
+
+  /**
+   * A change refused for a rule (duplicate email, last admin, unknown user) leaves an audit row of
+   * its own, success=false with the error's code (CONTRACT §6: failed attempts are audited too).
+   */
+  private async refusalsAudited<T>(
+    attempt: { action: string; resourceId?: string; changes?: Changes },
+    change: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await change();
+    } catch (error) {
+      if (error instanceof DomainError) {
+        await this.audit.record({ ...attempt, resourceType: 'user', success: false, errorCode: error.code });
+      }
+      throw error;
+    }
   }
 
   /** Disable, role or password change: refresh tokens die now, access tokens at the next check. */
@@ -156,9 +189,10 @@ export class UsersService {
   }
 }
 
-function updateAction(changes: Changes): string {
-  if ('disabled' in changes) return changes.disabled.after ? 'user.disabled' : 'user.enabled';
-  if ('role' in changes) return 'user.role_changed';
+/** The audit action of a profile update, from the values it sets (or tried to set). */
+function updateAction(after: { disabled?: unknown; role?: unknown }): string {
+  if (after.disabled !== undefined) return after.disabled ? 'user.disabled' : 'user.enabled';
+  if (after.role !== undefined) return 'user.role_changed';
   return 'user.updated';
 }
 

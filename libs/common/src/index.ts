@@ -6,6 +6,7 @@ export * from './errors/to-problem';
 export * from './errors/validation.pipe';
 export * from './errors/fast-validation';
 export * from './errors/storable-json';
+export * from './errors/optional-not-null';
 export * from './http/request-id';
 export * from './http/client-error-response';
 export * from './lifecycle/graceful-shutdown';
