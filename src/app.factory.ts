@@ -81,6 +81,8 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.headers(securityHeaders).header(REQUEST_ID_HEADER, request.id);
+    // The API's answers are one caller's: tokens, keys shown once, their jobs. No cache keeps them.
+    if (request.url.startsWith('/v1/')) void reply.header('cache-control', 'no-store');
     done();
   });
   // Server close only drops connections idle at that instant; a keep-alive connection whose

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { login, loginAdmin, newUser, type Session } from './support/auth';
+import { login, loginAdmin, newApiKey, newUser, type Session } from './support/auth';
 import { startTestApp, type TestApp } from './support/test-app';
 import { BASE_TEST_ENV } from './support/test-env';
 
@@ -44,6 +44,21 @@ describe('authentication (CONTRACT §4)', () => {
       expect(profile.statusCode).toBe(200);
       expect(profile.json()).toMatchObject({ id: user.id, email: user.email, role: 'user' });
       expect(profile.body).not.toMatch(/password|hash|sessionVersion/i);
+    });
+
+    it('no cache keeps a token pair, nor any other answer of the API (Cache-Control: no-store)', async () => {
+      const user = await newUser(t.app, admin);
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: user.email, password: user.password },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect((await me(user.headers)).headers['cache-control']).toBe('no-store');
+      expect((await t.app.inject({ method: 'GET', url: '/v1/no-such-route' })).headers['cache-control']).toBe(
+        'no-store',
+      );
     });
 
     it('answers unknown email, wrong password and disabled account the same way', async () => {
@@ -130,6 +145,31 @@ describe('authentication (CONTRACT §4)', () => {
         expect(res.statusCode).toBe(401);
         expect(res.headers['www-authenticate']).toBe('Bearer');
       }
+    });
+
+    it('takes the scheme in any case (RFC 9110): bearer and BEARER are Bearer', async () => {
+      for (const scheme of ['bearer', 'BEARER', 'Bearer']) {
+        expect((await me({ authorization: `${scheme} ${user.accessToken}` })).statusCode).toBe(200);
+      }
+    });
+
+    it('every credential presented must hold: a bad one next to a good one is a 401', async () => {
+      const { key } = await newApiKey(t.app, user);
+      const other = await newUser(t.app, admin);
+      const garbage = 'Bearer abc.def.ghi';
+      for (const headers of [
+        { 'x-api-key': key, authorization: garbage },
+        { 'x-api-key': 'jsk_not-a-key', authorization: `Bearer ${user.accessToken}` },
+        // Two good credentials of two users name nobody in particular.
+        { 'x-api-key': key, authorization: `Bearer ${other.accessToken}` },
+      ]) {
+        const res = await me(headers);
+        expect(res.statusCode).toBe(401);
+        expect(res.headers['www-authenticate']).toBe('Bearer');
+      }
+      const both = await me({ 'x-api-key': key, authorization: `Bearer ${user.accessToken}` });
+      expect(both.statusCode).toBe(200);
+      expect(both.json()).toMatchObject({ id: user.id });
     });
 
     it('refuses alg=none, another algorithm, a bad signature and an expired token', async () => {

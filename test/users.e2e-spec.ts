@@ -241,6 +241,19 @@ describe('users, API keys and roles (CONTRACT §4)', () => {
       expect((await create(user, 'e')).statusCode).toBe(201);
     });
 
+    it('an expired key no longer takes a slot', async () => {
+      const user = await newUser(limited.app, limitedAdmin);
+      for (const name of ['a', 'b', 'c']) expect((await create(user, name)).statusCode).toBe(201);
+      expect((await create(user, 'd')).statusCode).toBe(409);
+      await limited.app
+        .get(DataSource)
+        .query(
+          "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE user_id = $1 AND name = 'a'",
+          [user.id],
+        );
+      expect((await create(user, 'd')).statusCode).toBe(201);
+    });
+
     it('concurrent creations cannot pass the limit together', async () => {
       const user = await newUser(limited.app, limitedAdmin);
       // On PostgreSQL the creations are made to overlap for sure: a second session holds back every

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource, IsNull, MoreThan } from 'typeorm';
 import { decodeCursor, type Page, type PageQueryDto, RequestValidationError, toPage } from '@lib/common';
 import { authConfig } from '@lib/config';
 import { keysetPage } from '@lib/database';
@@ -37,7 +37,13 @@ export class ApiKeysService {
         // The owner's row lock makes concurrent creations count one after another, so they cannot
         // together pass the limit.
         await em.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
-        const held = await em.countBy(ApiKey, { userId, revokedAt: IsNull() });
+        // An expired key no longer works, so it no longer takes a slot.
+        const held = await em.count(ApiKey, {
+          where: [
+            { userId, revokedAt: IsNull(), expiresAt: IsNull() },
+            { userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
+          ],
+        });
         if (held >= this.config.apiKeysMaxPerUser) throw new ApiKeyLimitError(this.config.apiKeysMaxPerUser);
         const row = em.create(ApiKey, {
           userId,

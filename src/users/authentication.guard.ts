@@ -28,10 +28,26 @@ export class AuthenticationGuard implements CanActivate {
     return true;
   }
 
-  private identify(request: FastifyRequest): Promise<Principal | null> {
+  /**
+   * Every credential presented must hold: a bad bearer token next to a good API key (or the other
+   * way round) is nobody, not the good one's owner, and so is a pair naming two users.
+   */
+  private async identify(request: FastifyRequest): Promise<Principal | null> {
     const apiKey = request.headers['x-api-key'];
-    if (typeof apiKey === 'string' && apiKey.length > 0) return this.authenticator.fromApiKey(apiKey);
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(request.headers.authorization ?? '');
+    const { authorization } = request.headers;
+    const byKey =
+      typeof apiKey === 'string' && apiKey.length > 0
+        ? await this.authenticator.fromApiKey(apiKey)
+        : undefined;
+    const byBearer = authorization === undefined ? undefined : await this.fromAuthorization(authorization);
+    if (byKey === null || byBearer === null) return null;
+    if (byKey && byBearer) return byKey.userId === byBearer.userId ? byKey : null;
+    return byKey ?? byBearer ?? null;
+  }
+
+  /** The scheme is case-insensitive (RFC 9110 §11.1): `bearer` is `Bearer`. */
+  private fromAuthorization(header: string): Promise<Principal | null> {
+    const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(header);
     return match ? this.authenticator.fromBearer(match[1]) : Promise.resolve(null);
   }
 }
