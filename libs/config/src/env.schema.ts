@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
+  IsEmail,
   IsIn,
   IsInt,
   IsOptional,
@@ -24,8 +25,12 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
-/** A duration such as `900`, `15m`, `7d` (seconds, minutes, hours, days). */
-const DURATION = /^\d+[smhd]?$/;
+/** A duration such as `900`, `15m`, `7d` (seconds, minutes, hours, days); never zero. */
+const DURATION = /^[1-9]\d*[smhd]?$/;
+
+/** Browser origins (scheme, host, optional port; no path), comma-separated. */
+const ORIGIN = String.raw`\s*https?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?\s*`;
+const ORIGIN_LIST = new RegExp(`^${ORIGIN}(?:,${ORIGIN})*$`);
 
 /** Host names (`*.` for subdomains) or IP addresses (IPv6 with or without brackets), comma-separated. */
 const HOST = String.raw`\s*(?:(?:\*\.)?[A-Za-z0-9._-]+|\[?[0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*\]?)\s*`;
@@ -78,7 +83,10 @@ export class EnvironmentVariables {
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @IsString()
+  @Matches(ORIGIN_LIST, {
+    message:
+      'CORS_ORIGINS must be comma-separated origins like https://app.example.com or http://localhost:5173',
+  })
   CORS_ORIGINS?: string;
 
   @Transform(toBoolean)
@@ -128,15 +136,16 @@ export class EnvironmentVariables {
   @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
   JWT_SECRET?: string;
 
-  @Matches(DURATION, { message: 'JWT_ACCESS_TTL must be a duration like 900, 15m, 1h' })
+  @Matches(DURATION, { message: 'JWT_ACCESS_TTL must be a duration above zero like 900, 15m, 1h' })
   JWT_ACCESS_TTL = '15m';
 
-  @Matches(DURATION, { message: 'JWT_REFRESH_TTL must be a duration like 3600, 12h, 7d' })
+  @Matches(DURATION, { message: 'JWT_REFRESH_TTL must be a duration above zero like 3600, 12h, 7d' })
   JWT_REFRESH_TTL = '7d';
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @IsString()
+  // As POST /v1/auth/login takes it: an admin created under an address it refuses could never log in.
+  @IsEmail({ require_tld: false }, { message: 'ADMIN_EMAIL must be an email address' })
   @MaxLength(254)
   ADMIN_EMAIL?: string;
 

@@ -51,6 +51,38 @@ describe('validateEnv', () => {
     expect(variables).toEqual(['JWT_SECRET', 'PORT', 'RATE_LIMIT_PER_MINUTE', 'TRUST_PROXY']);
   });
 
+  it('refuses an admin it could not log in, tokens dead on arrival and origins that are not origins', () => {
+    let error: unknown;
+    try {
+      validateEnv({
+        ADMIN_EMAIL: 'notanemail',
+        JWT_ACCESS_TTL: '0',
+        JWT_REFRESH_TTL: '0d',
+        CORS_ORIGINS: 'not a url',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const variables = (error as ConfigValidationError).problems.map((p) => p.variable).sort();
+    expect(variables).toEqual(['ADMIN_EMAIL', 'CORS_ORIGINS', 'JWT_ACCESS_TTL', 'JWT_REFRESH_TTL']);
+    expect(
+      validateEnv({
+        ADMIN_EMAIL: 'admin@localhost',
+        JWT_ACCESS_TTL: '60',
+        CORS_ORIGINS: 'https://app.example.com, http://localhost:5173,http://[::1]:8080',
+      }),
+    ).toMatchObject({ ADMIN_EMAIL: 'admin@localhost', JWT_ACCESS_TTL: '60' });
+    for (const origins of [
+      'https://app.example.com/',
+      'app.example.com',
+      'https://a.example,',
+      'ftp://x.example',
+    ]) {
+      expect(() => validateEnv({ CORS_ORIGINS: origins })).toThrow(/CORS_ORIGINS/);
+    }
+  });
+
   it('has no default secret in production', () => {
     expect(() => validateEnv({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
     expect(() =>
