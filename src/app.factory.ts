@@ -13,6 +13,7 @@ import {
   REQUEST_ID_HEADER,
   ShutdownState,
   toProblem,
+  useJsonBodyParser,
 } from '@lib/common';
 import { appConfig } from '@lib/config';
 import { STATUS_BY_CODE } from './app.errors';
@@ -69,14 +70,15 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
     },
   });
   const root: DynamicModule = { module: class JobsServiceRoot {}, imports: [AppModule, ...imports] };
-  // JSON everywhere (CONTRACT §3): Fastify's own JSON parser only. Nest would add a form parser,
-  // and Fastify a text/plain one; any other Content-Type with a body is a 415.
+  // JSON everywhere (CONTRACT §3): one JSON parser (json-body-parser.ts). Nest would add a form
+  // parser, and Fastify a text/plain one; any other Content-Type with a body is a 415.
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     bufferLogs: true,
     abortOnError: false,
     bodyParser: false,
   });
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  useJsonBodyParser(app.getHttpAdapter().getInstance());
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {

@@ -184,7 +184,13 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
       ],
       ['__proto__ in a batch item', '{"jobs":[{"type":"noop","payload":{},"__proto__":{"polluted":1}}]}'],
     ])('%s → 400', async (_name, body) => {
-      await expectRefused(postRaw(body.includes('jobs') ? '/v1/jobs/batch' : '/v1/jobs', body), 400);
+      const problem = await expectRefused(
+        postRaw(body.includes('jobs') ? '/v1/jobs/batch' : '/v1/jobs', body),
+        400,
+      );
+      // Refused for the key, which the answer names; the JSON itself is valid.
+      expect(JSON.stringify(problem)).toMatch(/__proto__|constructor|prototype/);
+      expect(JSON.stringify(problem)).not.toMatch(/not valid JSON/);
     });
 
     it.each([
@@ -324,6 +330,20 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
       ['a trailing comma', '{"type":"noop","payload":{},}'],
     ])('%s → 400', async (_name, body) => {
       await expectRefused(postRaw('/v1/jobs', body), 400);
+    });
+
+    it('an empty body with Content-Type: application/json is no body: an action that takes none runs', async () => {
+      const queued = await send({
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { type: 'noop', payload: {}, delaySeconds: 3600 },
+      });
+      expect(queued.statusCode).toBe(202);
+      const id = queued.json<JobJson>().id;
+      const cancelled = await postRaw(`/v1/jobs/${id}/cancel`, '');
+      expect(cancelled.statusCode).toBe(200);
+      expect(cancelled.json<JobJson>().status).toBe('cancelled');
+      await watch.reset();
     });
 
     it.each([

@@ -28,9 +28,9 @@ const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
 /** A duration such as `900`, `15m`, `7d` (seconds, minutes, hours, days); never zero. */
 const DURATION = /^[1-9]\d*[smhd]?$/;
 
-/** Browser origins (scheme, host, optional port; no path), comma-separated. */
+/** Browser origins (scheme, host, optional port; no path), comma-separated; or `*`, any origin. */
 const ORIGIN = String.raw`\s*https?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?\s*`;
-const ORIGIN_LIST = new RegExp(`^${ORIGIN}(?:,${ORIGIN})*$`);
+const ORIGIN_LIST = new RegExp(`^\\s*\\*\\s*$|^${ORIGIN}(?:,${ORIGIN})*$`);
 
 /** Host names (`*.` for subdomains) or IP addresses (IPv6 with or without brackets), comma-separated. */
 const HOST = String.raw`\s*(?:(?:\*\.)?[A-Za-z0-9._-]+|\[?[0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*\]?)\s*`;

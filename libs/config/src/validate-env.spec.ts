@@ -73,7 +73,9 @@ describe('validateEnv', () => {
         CORS_ORIGINS: 'https://app.example.com, http://localhost:5173,http://[::1]:8080',
       }),
     ).toMatchObject({ ADMIN_EMAIL: 'admin@localhost', JWT_ACCESS_TTL: '60' });
+    expect(validateEnv({ CORS_ORIGINS: '*' }).CORS_ORIGINS).toBe('*');
     for (const origins of [
+      '*,https://app.example.com',
       'https://app.example.com/',
       'app.example.com',
       'https://a.example,',
