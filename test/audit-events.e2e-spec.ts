@@ -77,5 +77,17 @@ describe('every audited event of CONTRACT §6', () => {
     const key = await newApiKey(t.app, user, 'k');
     await t.app.inject({ method: 'DELETE', url: `/v1/users/me/api-keys/${key.id}`, headers: user.headers });
     expect(await actionsFor(key.id)).toEqual(['api_key.created', 'api_key.revoked']);
+    // Revoking it again fails, and the failed attempt is audited too (CONTRACT §6).
+    const again = await t.app.inject({
+      method: 'DELETE',
+      url: `/v1/users/me/api-keys/${key.id}`,
+      headers: user.headers,
+    });
+    expect(again.statusCode).toBe(404);
+    expect(await actionsFor(key.id)).toEqual([
+      'api_key.created',
+      'api_key.revoked',
+      'api_key.revoked (failed)',
+    ]);
   });
 });

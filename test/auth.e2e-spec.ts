@@ -107,11 +107,13 @@ describe('authentication (CONTRACT §4)', () => {
       expect(locked.json()).toMatchObject({ code: 'AUTH.ACCOUNT_LOCKED' });
       const rows = await t.app
         .get(DataSource)
-        .query<{ action: string; success: boolean }[]>(
-          "SELECT action, success FROM audit_logs WHERE action LIKE 'auth.login.%' AND changes->'email'->>'after' = $1 ORDER BY at",
+        .query<{ action: string; success: boolean; resource_id: string }[]>(
+          "SELECT action, success, resource_id FROM audit_logs WHERE action LIKE 'auth.login.%' AND changes->'email'->>'after' = $1 ORDER BY at",
           [user.email],
         );
       expect(rows.map((r) => r.action)).toEqual([...Array(5).fill('auth.login.failed'), 'auth.login.locked']);
+      // One account's trail: every row names it, the lockout too.
+      expect(new Set(rows.map((r) => r.resource_id))).toEqual(new Set([user.id]));
     });
 
     it('rejects a body with unknown fields or a non-email', async () => {

@@ -92,11 +92,23 @@ export class ApiKeysService {
   async revoke(userId: string, id: string): Promise<void> {
     const keyHash = await this.dataSource.transaction(async (em) => {
       const key = await em.findOneBy(ApiKey, { id, userId, revokedAt: IsNull() });
-      if (!key) throw new ApiKeyNotFoundError();
+      if (!key) return null;
       await em.update(ApiKey, { id }, { revokedAt: new Date() });
       await this.audit.record({ action: 'api_key.revoked', resourceType: 'api_key', resourceId: id }, em);
       return key.keyHash;
     });
+    if (!keyHash) {
+      // A failed attempt is audited too (CONTRACT §6).
+      const refused = new ApiKeyNotFoundError();
+      await this.audit.record({
+        action: 'api_key.revoked',
+        resourceType: 'api_key',
+        resourceId: id,
+        success: false,
+        errorCode: refused.code,
+      });
+      throw refused;
+    }
     this.authenticator.forgetKey(keyHash);
   }
 }

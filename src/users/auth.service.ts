@@ -32,9 +32,12 @@ export class AuthService {
     const lockedSeconds = lockedForSeconds(window, new Date());
     if (lockedSeconds > 0) {
       this.logins.inc({ outcome: 'locked' });
+      // Named like the failed logins before it, so that one account's trail reads as one.
+      const account = await this.dataSource.getRepository(User).findOneBy({ email });
       await this.audit.record({
         action: 'auth.login.locked',
         resourceType: 'user',
+        resourceId: account?.id,
         success: false,
         errorCode: 'AUTH.ACCOUNT_LOCKED',
         changes: { email: { after: email } },
