@@ -175,6 +175,31 @@ describe('the http job type (CONTRACT §5)', () => {
     });
   });
 
+  it('a retried job goes on numbering its calls: a receiver may de-duplicate on X-Job-Id and X-Job-Attempt', async () => {
+    const url = target.route((res, call) => send(call === 1 ? 404 : 200)(res, call));
+    const failed = await run({ url }, { maxAttempts: 1 });
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1 });
+    const retried = await t.app.inject({
+      method: 'POST',
+      url: `/v1/jobs/${failed.id}/retry`,
+      headers: user.headers,
+    });
+    expect(retried.statusCode).toBe(202);
+    // A fresh budget: attempts counts from 0 again, the numbers do not.
+    expect(retried.json()).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(await waitForJob(t.app, user, failed.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(target.requests(url).map((r) => r.headers['x-job-attempt'])).toEqual(['1', '2']);
+    const history = await t.app.inject({
+      method: 'GET',
+      url: `/v1/jobs/${failed.id}/attempts`,
+      headers: user.headers,
+    });
+    expect(history.json<{ items: { attempt: number; outcome: string }[] }>().items).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: 'failed' }),
+      expect.objectContaining({ attempt: 2, outcome: 'succeeded' }),
+    ]);
+  });
+
   it('honours Retry-After on a 429 as the next run time', async () => {
     const url = target.route((res, call) =>
       (call === 1 ? send(429, '', { 'retry-after': '1' }) : send(200))(res, call),

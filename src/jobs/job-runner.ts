@@ -91,7 +91,7 @@ class AttemptContext implements JobContext<unknown> {
       timeoutSeconds: job.timeoutSeconds,
       createdAt: job.createdAt,
     };
-    this.attempt = job.attempts;
+    this.attempt = job.attemptNumber;
     this.progress = (percent, message) => running.report(percent, message);
   }
 

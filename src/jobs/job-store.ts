@@ -13,7 +13,10 @@ export interface ClaimedJob {
   ownerId: string;
   priority: number;
   payload: unknown;
+  /** Attempts spent of the budget, this one included. */
   attempts: number;
+  /** This attempt's number within the job, which no other attempt of it shares (X-Job-Attempt). */
+  attemptNumber: number;
   maxAttempts: number;
   timeoutSeconds: number;
   backoffBaseSeconds: number;
@@ -80,6 +83,7 @@ export class JobStore {
     // each connection keeps (PL/pgSQL, migration 1796300000000).
     const rows = await this.rows<ClaimedJob>(
       `SELECT id, type, name, owner_id AS "ownerId", priority, payload, attempts,
+         attempts + attempt_offset AS "attemptNumber",
          max_attempts AS "maxAttempts", timeout_seconds AS "timeoutSeconds",
          backoff_base_seconds AS "backoffBaseSeconds", backoff_max_seconds AS "backoffMaxSeconds",
          lease_token AS "leaseToken", run_at AS "runAt", created_at AS "createdAt"
@@ -217,12 +221,12 @@ export class JobStore {
            run_at = now(), updated_at = now(),
            finished_at = CASE WHEN j.cancel_requested OR j.attempts >= j.max_attempts THEN now() END
          FROM expired WHERE j.id = expired.id
-         RETURNING j.id, j.type, j.status, j.lease_token, j.attempts, j.worker_id, j.started_at,
+         RETURNING j.id, j.type, j.status, j.lease_token, j.attempts + j.attempt_offset AS attempt, j.worker_id, j.started_at,
            j.priority, j.run_at, j.created_at
        ), ${leftRunning('moved')}, history AS (
          INSERT INTO job_attempts
            (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error_code, error_message)
-         SELECT id, lease_token, attempts, worker_id, COALESCE(started_at, now()), now(), 'lease_expired',
+         SELECT id, lease_token, attempt, worker_id, COALESCE(started_at, now()), now(), 'lease_expired',
            'LEASE_EXPIRED', 'The worker running this attempt stopped renewing its lease.'
          FROM moved
        )

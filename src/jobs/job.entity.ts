@@ -39,6 +39,13 @@ export class Job {
   @Column({ type: 'integer', default: 0 })
   attempts!: number;
 
+  /**
+   * What retries and interrupted attempts took off `attempts`: the current attempt's number is
+   * `attempts + attemptOffset`, and numbers never repeat within a job (migration 1796400000000).
+   */
+  @Column({ name: 'attempt_offset', type: 'integer', default: 0 })
+  attemptOffset!: number;
+
   @Column({ name: 'max_attempts', type: 'integer' })
   maxAttempts!: number;
 

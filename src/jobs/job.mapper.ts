@@ -6,7 +6,8 @@ import type { JobAttemptDto, JobDto } from './jobs.dto';
 
 /** The columns of a Job, aliased to its property names, for raw SQL that returns jobs. */
 export const JOB_COLUMNS = `id, type, name, status, priority, payload, progress,
-  progress_message AS "progressMessage", attempts, max_attempts AS "maxAttempts", run_at AS "runAt",
+  progress_message AS "progressMessage", attempts, attempt_offset AS "attemptOffset",
+  max_attempts AS "maxAttempts", run_at AS "runAt",
   timeout_seconds AS "timeoutSeconds", idempotency_key AS "idempotencyKey",
   request_hash AS "requestHash", owner_id AS "ownerId", cancel_requested AS "cancelRequested",
   last_error_code AS "lastErrorCode", last_error_message AS "lastErrorMessage",
@@ -33,6 +34,7 @@ export function insertedJobRow(job: NewJob, now: Date): JobRow {
     progress: 0,
     progressMessage: null,
     attempts: 0,
+    attemptOffset: 0,
     maxAttempts: job.maxAttempts,
     runAt: job.runAt ?? now,
     timeoutSeconds: job.timeoutSeconds,
@@ -86,6 +88,7 @@ export function toClaimedJob(row: JobRow, job: NewJob): ClaimedJob {
     priority: row.priority,
     payload: row.payload,
     attempts: row.attempts,
+    attemptNumber: row.attempts + row.attemptOffset,
     maxAttempts: row.maxAttempts,
     timeoutSeconds: row.timeoutSeconds,
     backoffBaseSeconds: job.backoffBaseSeconds,
@@ -121,7 +124,7 @@ export function attemptOnJobRow(job: JobRow): JobAttemptDto | null {
   if (job.status !== 'running' && job.status !== 'succeeded') return null;
   const succeeded = job.status === 'succeeded';
   return {
-    attempt: job.attempts,
+    attempt: job.attempts + job.attemptOffset,
     startedAt: (job.startedAt ?? job.updatedAt).toISOString(),
     finishedAt: succeeded ? (job.finishedAt ?? job.updatedAt).toISOString() : null,
     outcome: succeeded ? 'succeeded' : null,

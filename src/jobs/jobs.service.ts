@@ -198,7 +198,9 @@ export class JobsService {
       const updated = await this.update(
         em,
         id,
-        `status = 'queued', attempts = 0, run_at = now(), cancel_requested = false, result = NULL,
+        // A fresh budget, the attempt numbers going on from where they were (migration 1796400000000).
+        `status = 'queued', attempts = 0, attempt_offset = attempt_offset + attempts, run_at = now(),
+         cancel_requested = false, result = NULL,
          progress = 0, progress_message = NULL, finished_at = NULL`,
       );
       await em.query(
