@@ -84,7 +84,12 @@ describe('http jobs: the circuit breaker of a target origin (CONTRACT §5, §7)'
       url: `/v1/jobs/${id}/attempts`,
       headers: user.headers,
     });
-    expect(after.json<{ items: { outcome: string }[] }>().items.map((a) => a.outcome)).toEqual(['succeeded']);
+    // The deferred attempt sent nothing, so its number went to the probe: attempt 1.
+    expect(
+      after
+        .json<{ items: { attempt: number; outcome: string }[] }>()
+        .items.map((a) => [a.attempt, a.outcome]),
+    ).toEqual([[1, 'succeeded']]);
   });
 
   it('a deferred job that is cancelled ends cancelled without ever calling the target', async () => {

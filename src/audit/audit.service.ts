@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, Repository } from 'typeorm';
-import { decodeCursor, type Page, type PageQueryDto, RequestContext, toPage } from '@lib/common';
+import { decodeCursor, DomainError, type Page, type PageQueryDto, RequestContext, toPage } from '@lib/common';
 import { inTurn, keysetPage } from '@lib/database';
 import { actorFrom, type AuditEntry, stripSecrets } from './audit-entry';
 import { AuditLog } from './audit-log.entity';
@@ -58,6 +58,25 @@ export class AuditService {
    */
   async record(entry: AuditEntry, em?: EntityManager): Promise<void> {
     await (em ?? this.logs.manager).insert(AuditLog, this.rowOf(entry));
+  }
+
+  /**
+   * Runs a change that audits its own success; when a rule refuses it (a DomainError), records
+   * the refusal on its own, success=false with the error's code (CONTRACT §6: failed attempts are
+   * audited too). Written after `change` has settled, so after its transaction rolled back: inside
+   * it, on the embedded store's single connection, the row would wait for that transaction.
+   */
+  async refusalsAudited<T>(
+    attempt: Omit<AuditEntry, 'success' | 'errorCode'>,
+    change: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await change();
+    } catch (error) {
+      if (error instanceof DomainError)
+        await this.record({ ...attempt, success: false, errorCode: error.code });
+      throw error;
+    }
   }
 
   /**

@@ -75,6 +75,16 @@ export const ATTEMPT_OUTCOMES = [
 ] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
+/**
+ * An attempt's number within its job: the budget it has spent (`attempts`, which a retry resets
+ * and an interrupted or deferred attempt gives back) plus what retries and interruptions took off
+ * it (`attemptOffset`), so that no two attempts of a job share one (X-Job-Attempt, the history).
+ * jobs_finish and the reaper sum the same columns in SQL (migration 1796400000000).
+ */
+export function attemptNumber(job: { attempts: number; attemptOffset: number }): number {
+  return job.attempts + job.attemptOffset;
+}
+
 export interface FailedAttempt {
   /** Attempts started so far, this one included. */
   attempts: number;

@@ -12,7 +12,7 @@ const job: ClaimedJob = {
   priority: 5,
   payload: {},
   attempts: 1,
-  attemptNumber: 1,
+  attemptOffset: 0,
   maxAttempts: 3,
   timeoutSeconds: 0.05,
   backoffBaseSeconds: 1,

@@ -3,7 +3,7 @@ import { retryDelayMs } from './backoff';
 import { JobDeferral, JobFailure } from './job-failure';
 import type { JobContext } from './job-handler';
 import type { JobType } from './job-handler-registry';
-import { afterFailure } from './job-lifecycle';
+import { afterFailure, attemptNumber } from './job-lifecycle';
 import type { AttemptEnd, ClaimedJob } from './job-store';
 
 /** Why an attempt's signal fired; the signal's `reason` is one of these. */
@@ -91,7 +91,7 @@ class AttemptContext implements JobContext<unknown> {
       timeoutSeconds: job.timeoutSeconds,
       createdAt: job.createdAt,
     };
-    this.attempt = job.attemptNumber;
+    this.attempt = attemptNumber(job);
     this.progress = (percent, message) => running.report(percent, message);
   }
 

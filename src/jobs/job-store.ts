@@ -15,8 +15,8 @@ export interface ClaimedJob {
   payload: unknown;
   /** Attempts spent of the budget, this one included. */
   attempts: number;
-  /** This attempt's number within the job, which no other attempt of it shares (X-Job-Attempt). */
-  attemptNumber: number;
+  /** With `attempts`, this attempt's number (job-lifecycle.ts, attemptNumber). */
+  attemptOffset: number;
   maxAttempts: number;
   timeoutSeconds: number;
   backoffBaseSeconds: number;
@@ -83,7 +83,7 @@ export class JobStore {
     // each connection keeps (PL/pgSQL, migration 1796300000000).
     const rows = await this.rows<ClaimedJob>(
       `SELECT id, type, name, owner_id AS "ownerId", priority, payload, attempts,
-         attempts + attempt_offset AS "attemptNumber",
+         attempt_offset AS "attemptOffset",
          max_attempts AS "maxAttempts", timeout_seconds AS "timeoutSeconds",
          backoff_base_seconds AS "backoffBaseSeconds", backoff_max_seconds AS "backoffMaxSeconds",
          lease_token AS "leaseToken", run_at AS "runAt", created_at AS "createdAt"

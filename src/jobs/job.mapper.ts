@@ -1,4 +1,5 @@
 import type { JobAttempt } from './job-attempt.entity';
+import { attemptNumber } from './job-lifecycle';
 import type { ClaimedJob } from './job-store';
 import type { NewJob } from './job-submission';
 import type { Job } from './job.entity';
@@ -88,7 +89,7 @@ export function toClaimedJob(row: JobRow, job: NewJob): ClaimedJob {
     priority: row.priority,
     payload: row.payload,
     attempts: row.attempts,
-    attemptNumber: row.attempts + row.attemptOffset,
+    attemptOffset: row.attemptOffset,
     maxAttempts: row.maxAttempts,
     timeoutSeconds: row.timeoutSeconds,
     backoffBaseSeconds: job.backoffBaseSeconds,
@@ -124,7 +125,7 @@ export function attemptOnJobRow(job: JobRow): JobAttemptDto | null {
   if (job.status !== 'running' && job.status !== 'succeeded') return null;
   const succeeded = job.status === 'succeeded';
   return {
-    attempt: job.attempts + job.attemptOffset,
+    attempt: attemptNumber(job),
     startedAt: (job.startedAt ?? job.updatedAt).toISOString(),
     finishedAt: succeeded ? (job.finishedAt ?? job.updatedAt).toISOString() : null,
     outcome: succeeded ? 'succeeded' : null,

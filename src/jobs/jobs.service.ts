@@ -349,29 +349,19 @@ export class JobsService {
     action: Extract<JobAction, 'cancel' | 'retry' | 'delete'>,
     change: (em: EntityManager, job: JobRow) => Promise<T>,
   ): Promise<T> {
-    const auditAction = `job.${action === 'delete' ? 'deleted' : action === 'cancel' ? 'cancelled' : 'retried'}`;
-    try {
-      return await this.dataSource.transaction(async (em) => {
+    const attempt = {
+      action: `job.${action === 'delete' ? 'deleted' : action === 'cancel' ? 'cancelled' : 'retried'}`,
+      resourceType: 'job',
+      resourceId: id,
+    };
+    return this.audit.refusalsAudited(attempt, () =>
+      this.dataSource.transaction(async (em) => {
         const job = await this.find(em, caller, id, true);
         const outcome = await change(em, job);
-        await this.audit.record(
-          { action: auditAction, resourceType: 'job', resourceId: id, changes: outcome.changes },
-          em,
-        );
+        await this.audit.record({ ...attempt, changes: outcome.changes }, em);
         return outcome;
-      });
-    } catch (error) {
-      if (error instanceof DomainError) {
-        await this.audit.record({
-          action: auditAction,
-          resourceType: 'job',
-          resourceId: id,
-          success: false,
-          errorCode: error.code,
-        });
-      }
-      throw error;
-    }
+      }),
+    );
   }
 
   private async find(em: EntityManager, caller: Caller, id: string, lock = false): Promise<JobRow> {

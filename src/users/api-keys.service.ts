@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { DataSource, IsNull, MoreThan } from 'typeorm';
+import { DataSource, IsNull, MoreThan, Or } from 'typeorm';
 import { decodeCursor, type Page, type PageQueryDto, RequestValidationError, toPage } from '@lib/common';
 import { authConfig } from '@lib/config';
 import { keysetPage } from '@lib/database';
@@ -32,17 +32,16 @@ export class ApiKeysService {
       throw new RequestValidationError([{ field: 'expiresAt', message: 'expiresAt must be in the future' }]);
     }
     const key = newToken(API_KEY_PREFIX);
-    try {
-      return await this.dataSource.transaction(async (em) => {
+    return this.audit.refusalsAudited({ action: 'api_key.created', resourceType: 'api_key' }, () =>
+      this.dataSource.transaction(async (em) => {
         // The owner's row lock makes concurrent creations count one after another, so they cannot
         // together pass the limit.
         await em.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
         // An expired key no longer works, so it no longer takes a slot.
-        const held = await em.count(ApiKey, {
-          where: [
-            { userId, revokedAt: IsNull(), expiresAt: IsNull() },
-            { userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
-          ],
+        const held = await em.countBy(ApiKey, {
+          userId,
+          revokedAt: IsNull(),
+          expiresAt: Or(IsNull(), MoreThan(new Date())),
         });
         if (held >= this.config.apiKeysMaxPerUser) throw new ApiKeyLimitError(this.config.apiKeysMaxPerUser);
         const row = em.create(ApiKey, {
@@ -63,18 +62,8 @@ export class ApiKeysService {
           em,
         );
         return { ...toApiKeyDto(row), key };
-      });
-    } catch (error) {
-      if (error instanceof ApiKeyLimitError) {
-        await this.audit.record({
-          action: 'api_key.created',
-          resourceType: 'api_key',
-          success: false,
-          errorCode: error.code,
-        });
-      }
-      throw error;
-    }
+      }),
+    );
   }
 
   /** Newest first, a page at a time like every list (CONTRACT §3). */
@@ -90,25 +79,16 @@ export class ApiKeysService {
 
   /** Another user's key id is "not found", never "forbidden": ids of others are not revealed. */
   async revoke(userId: string, id: string): Promise<void> {
-    const keyHash = await this.dataSource.transaction(async (em) => {
-      const key = await em.findOneBy(ApiKey, { id, userId, revokedAt: IsNull() });
-      if (!key) return null;
-      await em.update(ApiKey, { id }, { revokedAt: new Date() });
-      await this.audit.record({ action: 'api_key.revoked', resourceType: 'api_key', resourceId: id }, em);
-      return key.keyHash;
-    });
-    if (!keyHash) {
-      // A failed attempt is audited too (CONTRACT §6).
-      const refused = new ApiKeyNotFoundError();
-      await this.audit.record({
-        action: 'api_key.revoked',
-        resourceType: 'api_key',
-        resourceId: id,
-        success: false,
-        errorCode: refused.code,
-      });
-      throw refused;
-    }
+    const attempt = { action: 'api_key.revoked', resourceType: 'api_key', resourceId: id };
+    const keyHash = await this.audit.refusalsAudited(attempt, () =>
+      this.dataSource.transaction(async (em) => {
+        const key = await em.findOneBy(ApiKey, { id, userId, revokedAt: IsNull() });
+        if (!key) throw new ApiKeyNotFoundError();
+        await em.update(ApiKey, { id }, { revokedAt: new Date() });
+        await this.audit.record(attempt, em);
+        return key.keyHash;
+      }),
+    );
     this.authenticator.forgetKey(keyHash);
   }
 }

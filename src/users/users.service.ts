@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
-import { decodeCursor, DomainError, type Page, toPage } from '@lib/common';
+import { decodeCursor, type Page, toPage } from '@lib/common';
 import { keysetPage } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
 import { removesLastAdmin } from './admin-rule';
@@ -45,9 +45,9 @@ export class UsersService {
 
   async create(input: CreateUserDto): Promise<UserDto> {
     const email = canonicalEmail(input.email);
-    const attempt = { action: 'user.created', changes: { email: { after: email } } };
+    const attempt = { action: 'user.created', resourceType: 'user', changes: { email: { after: email } } };
     const passwordHash = await this.hasher.hash(input.password);
-    return this.refusalsAudited(attempt, () =>
+    return this.audit.refusalsAudited(attempt, () =>
       this.dataSource.transaction(async (em) => {
         if (await em.existsBy(User, { email })) throw new EmailTakenError();
         const user = em.create(User, {
@@ -73,8 +73,12 @@ export class UsersService {
   }
 
   async updateProfile(id: string, input: UpdateMeDto | AdminUpdateUserDto): Promise<UserDto> {
-    const attempt = { action: updateAction(input as AdminUpdateUserDto), resourceId: id };
-    return this.refusalsAudited(attempt, () =>
+    const attempt = {
+      action: updateAction(input as AdminUpdateUserDto),
+      resourceType: 'user',
+      resourceId: id,
+    };
+    return this.audit.refusalsAudited(attempt, () =>
       this.dataSource
         .transaction(async (em) => {
           // Only changes to role or status can affect who is an admin; names and phone need no lock.
@@ -135,7 +139,7 @@ export class UsersService {
   }
 
   async remove(id: string): Promise<void> {
-    await this.refusalsAudited({ action: 'user.deleted', resourceId: id }, () =>
+    await this.audit.refusalsAudited({ action: 'user.deleted', resourceType: 'user', resourceId: id }, () =>
       this.dataSource.transaction(async (em) => {
         await em.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGES_LOCK]);
         const user = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -154,24 +158,6 @@ export class UsersService {
       }),
     );
     this.accounts.forget(id);
-  }
-
-  /**
-   * A change refused for a rule (duplicate email, last admin, unknown user) leaves an audit row of
-   * its own, success=false with the error's code (CONTRACT §6: failed attempts are audited too).
-   */
-  private async refusalsAudited<T>(
-    attempt: { action: string; resourceId?: string; changes?: Changes },
-    change: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await change();
-    } catch (error) {
-      if (error instanceof DomainError) {
-        await this.audit.record({ ...attempt, resourceType: 'user', success: false, errorCode: error.code });
-      }
-      throw error;
-    }
   }
 
   /** Disable, role or password change: refresh tokens die now, access tokens at the next check. */
