@@ -79,16 +79,27 @@ export const drain: Scenario = {
 };
 
 /**
- * The floor: a second backlog, enqueued the same way into the emptied tables, drained by ours'
- * worker SQL with nothing around it (support/bare-drain.ts). Ours' drain is this plus what ours'
- * worker process does per job; the difference is the worker's own cost.
+ * The floors: a second backlog of as many jobs, into the emptied tables, enqueued through the bare
+ * batch route (support/bare-enqueue.ts: what any service answering the contract does, on ours'
+ * tables) and drained by ours' worker SQL with nothing around it (support/bare-drain.ts). Ours'
+ * rates are these less what ours' API and worker processes do per job around the same SQL.
  */
 async function bareDrain(session: OursSession, options: BenchOptions): Promise<Metrics> {
   await session.stopReplica();
   await session.emptyJobs();
-  await session.prepareEnqueue();
-  await session.enqueue(options.jobs);
-  return session.withBareDrain(async (child) => {
+  const enqueue = await session.withBareApi(async (url, child) => {
+    const database = postgresCpu(options.databaseUrl);
+    const childMs = processCpuMs(child.pid);
+    const start = performance.now();
+    await session.enqueue(options.jobs, url);
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      'bare enqueue jobs/s': options.jobs / seconds,
+      'bare enqueue PostgreSQL CPU µs/job': perJob(database.stop(), options.jobs),
+      'bare enqueue API CPU µs/job': perJob(processCpuMs(child.pid) - childMs, options.jobs),
+    };
+  });
+  const drain = await session.withBareDrain(async (child) => {
     const database = postgresCpu(options.databaseUrl);
     const childMs = processCpuMs(child.pid);
     const start = performance.now();
@@ -105,4 +116,5 @@ async function bareDrain(session: OursSession, options: BenchOptions): Promise<M
       'bare drain worker CPU µs/job': perJob(processCpuMs(child.pid) - childMs, options.jobs),
     };
   });
+  return { ...enqueue, ...drain };
 }

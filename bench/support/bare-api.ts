@@ -1,13 +1,17 @@
 /**
- * The local ceiling for the API scenario: bare Fastify and a pg Pool (the service's pool size)
- * answering GET /v1/jobs/:id from the same row of the same database, with no auth, validation,
- * mapping or hooks. Runs as a child process (plain node, see child.ts), like the service.
- * POST /v1/jobs is the floor of the pickup scenario: one row into the same jobs table, committed
- * (durably, as PostgreSQL does by default) before the answer, which is the least a service can
- * do between a submit arriving and a handler it starts on the insert's result.
+ * The local ceiling and floors of the API-facing scenarios: bare Fastify and a pg Pool (the
+ * service's pool size) on the same database, with no auth, validation, mapping or hooks. Runs as a
+ * child process (plain node, see child.ts), like the service.
+ * - GET /v1/jobs/:id, the API scenario's ceiling: the same row of the same table.
+ * - POST /v1/jobs, the pickup scenario's floor: one row into the same jobs table, committed
+ *   (durably, as PostgreSQL does by default) before the answer, which is the least a service can
+ *   do between a submit arriving and a handler it starts on the insert's result.
+ * - POST /v1/jobs/batch, the enqueue's floor: what any service answering the contract must do
+ *   for a batch, with ours' tables (support/bare-enqueue.ts).
  */
 import Fastify from 'fastify';
 import { Pool } from 'pg';
+import { bareBatch } from './bare-enqueue';
 import { childChannel } from './child-side';
 
 async function main(): Promise<void> {
@@ -28,6 +32,9 @@ async function main(): Promise<void> {
     );
     return reply.code(202).send(rows[0]);
   });
+  app.post<{ Body: { jobs: { type: string; payload: unknown }[] } }>('/v1/jobs/batch', async (req, reply) =>
+    reply.code(202).send(await bareBatch(pool, owner, req.body.jobs)),
+  );
   const channel = childChannel(async () => {
     await app.close();
     await pool.end();

@@ -59,11 +59,13 @@ export class OursSession implements Session {
     this.service ??= await startService({ ...this.storeEnv, ...this.env, JOBS_WORKER_ENABLED: 'false' });
   }
 
-  async enqueue(count: number): Promise<void> {
+  /** Through POST /v1/jobs/batch of the replica, or of `url` (the bare floor's, unauthenticated). */
+  async enqueue(count: number, url?: string): Promise<void> {
+    const headers = url === undefined ? this.api.headers : {};
     await sendInBatches(count, this.enqueueInFlight, async (size) => {
-      const res = await fetch(`${this.api.url}/v1/jobs/batch`, {
+      const res = await fetch(`${url ?? this.api.url}/v1/jobs/batch`, {
         method: 'POST',
-        headers: { ...this.api.headers, 'content-type': 'application/json' },
+        headers: { ...headers, 'content-type': 'application/json' },
         body: this.body(size),
       });
       if (res.status !== 202) throw new Error(`POST /v1/jobs/batch → ${res.status} ${await res.text()}`);
@@ -160,8 +162,8 @@ export class OursSession implements Session {
    * the local ceiling and floor), the replica stopped first so that they get the machine to
    * themselves as ours had it. PostgreSQL only.
    */
-  async withBareApi<T>(use: (url: string) => Promise<T>): Promise<T> {
-    return this.withBareChild('bare-api.ts', ({ port }) => use(`http://127.0.0.1:${port}`));
+  async withBareApi<T>(use: (url: string, child: BenchChild) => Promise<T>): Promise<T> {
+    return this.withBareChild('bare-api.ts', ({ child, port }) => use(`http://127.0.0.1:${port}`, child));
   }
 
   /**
