@@ -1,3 +1,4 @@
+import { isoTime } from '@lib/common';
 import type { JobAttempt } from './job-attempt.entity';
 import { attemptNumber } from './job-lifecycle';
 import type { ClaimedJob } from './job-store';
@@ -66,16 +67,16 @@ export function toJobDto(row: JobRow): JobDto {
     progressMessage: row.progressMessage,
     attempts: row.attempts,
     maxAttempts: row.maxAttempts,
-    runAt: row.runAt.toISOString(),
+    runAt: isoTime(row.runAt),
     timeoutSeconds: row.timeoutSeconds,
     idempotencyKey: row.idempotencyKey,
     ownerId: row.ownerId,
     cancelRequested: row.cancelRequested,
     lastError: row.lastErrorCode ? { code: row.lastErrorCode, message: row.lastErrorMessage ?? '' } : null,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-    startedAt: row.startedAt?.toISOString() ?? null,
-    finishedAt: row.finishedAt?.toISOString() ?? null,
+    createdAt: isoTime(row.createdAt),
+    updatedAt: isoTime(row.updatedAt),
+    startedAt: row.startedAt ? isoTime(row.startedAt) : null,
+    finishedAt: row.finishedAt ? isoTime(row.finishedAt) : null,
   };
 }
 

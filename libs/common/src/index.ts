@@ -28,6 +28,7 @@ export * from './lifecycle/periodic-task';
 export * from './lifecycle/condition-waiter';
 export * from './http/uuid-param';
 export * from './http/timestamp';
+export * from './http/iso-time';
 export * from './http/json-body-parser';
 export * from './http/bodyless-route.guard';
 export * from './async/coalesced';
