@@ -103,6 +103,35 @@ describe('audit trail over HTTP (CONTRACT §6)', () => {
     }
   });
 
+  it('with TRUST_PROXY listing the proxies, takes the address the proxy saw, not one the client wrote', async () => {
+    const proxied = await startTestApp({ env: { TRUST_PROXY: '10.0.0.0/8, ::1' } });
+    try {
+      const proxiedAdmin = await loginAdmin(proxied.app);
+      const other = await newUser(proxied.app, proxiedAdmin);
+      const denied = async (remoteAddress: string, forwardedFor: string) => {
+        const requestId = `xff-${randomUUID()}`;
+        await proxied.app.inject({
+          method: 'GET',
+          url: '/v1/admin/users',
+          headers: { ...other.headers, 'x-request-id': requestId, 'x-forwarded-for': forwardedFor },
+          remoteAddress,
+        });
+        const rows = await proxied.app
+          .get(DataSource)
+          .query<{ ip: string }[]>('SELECT ip FROM audit_logs WHERE request_id = $1', [requestId]);
+        return rows.map((r) => r.ip);
+      };
+      // Through the proxy: the client wrote the first entry, the proxy appended what it saw.
+      expect(await denied('10.1.2.3', '198.51.100.9, 203.0.113.7')).toEqual(['203.0.113.7']);
+      // Through two proxies, both listed.
+      expect(await denied('10.1.2.3', '198.51.100.9, 203.0.113.7, 10.9.9.9')).toEqual(['203.0.113.7']);
+      // Straight from a client that is no listed proxy: its header is not believed at all.
+      expect(await denied('203.0.113.8', '198.51.100.9')).toEqual(['203.0.113.8']);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('records API-key callers as apikey actors', async () => {
     const user = await newUser(t.app, admin);
     const key = await newApiKey(t.app, user, 'k');

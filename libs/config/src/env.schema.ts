@@ -12,6 +12,8 @@ import {
   MaxLength,
   Min,
   MinLength,
+  isIP,
+  ValidateBy,
 } from 'class-validator';
 
 const toBoolean = ({ value }: { value: unknown }): unknown => {
@@ -22,8 +24,40 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
   return value;
 };
 
-const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
+/**
+ * TRUST_PROXY as Fastify's trustProxy takes it: a boolean, or the proxies' addresses. `true`
+ * believes every hop, so the client IP is the left-most X-Forwarded-For entry, which the client
+ * may have written itself; listed proxies are skipped from the right, and the first address that
+ * is not one of them is the client. (Fastify refuses hop counts: they cannot tell a proxy from
+ * a client that connects directly.)
+ */
+const toTrustProxy = (arg: { value: unknown }): unknown => {
+  const value = toBoolean(arg);
+  return typeof value === 'string' ? value.trim() : value;
+};
+
+/** What proxy-addr (Fastify's trustProxy) takes as a trusted proxy: an address, a CIDR or a named range. */
+function isProxyAddress(text: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(text)) return true;
+  const [address, prefix, ...rest] = text.split('/');
+  const version = isIP(address) ? (address.includes(':') ? 6 : 4) : 0;
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+}
+
+function IsTrustProxy(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isTrustProxy',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'boolean' ||
+        (typeof value === 'string' && value.split(',').every((part) => isProxyAddress(part.trim()))),
+      defaultMessage: () =>
+        "TRUST_PROXY must be false, the proxies' addresses or CIDRs (comma-separated; or loopback, " +
+        'linklocal, uniquelocal), or true',
+    },
+  });
+}
 
 /** A duration such as `900`, `15m`, `7d` (seconds, minutes, hours, days); never zero. */
 const DURATION = /^[1-9]\d*[smhd]?$/;
@@ -56,7 +90,6 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
-  @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string;
@@ -81,7 +114,6 @@ export class EnvironmentVariables {
   @Max(512 * 1024 * 1024)
   MAX_BODY_BYTES = 1024 * 1024;
 
-  @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(ORIGIN_LIST, {
     message:
@@ -89,9 +121,9 @@ export class EnvironmentVariables {
   })
   CORS_ORIGINS?: string;
 
-  @Transform(toBoolean)
-  @IsBoolean()
-  TRUST_PROXY = false;
+  @Transform(toTrustProxy)
+  @IsTrustProxy()
+  TRUST_PROXY: boolean | string = false;
 
   @Type(() => Number)
   @IsInt()
@@ -103,12 +135,10 @@ export class EnvironmentVariables {
   @Min(0)
   AUTH_RATE_LIMIT_PER_MINUTE = 20;
 
-  @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
 
-  @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
   @MinLength(16)
@@ -130,7 +160,6 @@ export class EnvironmentVariables {
 
   // Required in production (see validate-env.ts) so that tokens survive restarts and are shared
   // by replicas; in development a secret is generated and kept under DATA_DIR (CONTRACT §4).
-  @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
   @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
@@ -142,14 +171,12 @@ export class EnvironmentVariables {
   @Matches(DURATION, { message: 'JWT_REFRESH_TTL must be a duration above zero like 3600, 12h, 7d' })
   JWT_REFRESH_TTL = '7d';
 
-  @Transform(emptyToUndefined)
   @IsOptional()
   // As POST /v1/auth/login takes it: an admin created under an address it refuses could never log in.
   @IsEmail({ require_tld: false }, { message: 'ADMIN_EMAIL must be an email address' })
   @MaxLength(254)
   ADMIN_EMAIL?: string;
 
-  @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
   @MinLength(12, { message: 'ADMIN_PASSWORD must be at least 12 characters' })
@@ -194,7 +221,6 @@ export class EnvironmentVariables {
   @Min(1)
   JOBS_RETENTION_DAYS = 30;
 
-  @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(HOST_LIST, {
     message:

@@ -39,6 +39,41 @@ describe('validateEnv', () => {
     expect(env.DATABASE_URL).toBeUndefined();
   });
 
+  it('takes an empty value as no value: the default, never a zero', () => {
+    const env = validateEnv({
+      PORT: '',
+      HOST: ' ',
+      RATE_LIMIT_PER_MINUTE: '',
+      AUTH_RATE_LIMIT_PER_MINUTE: '',
+      SHUTDOWN_GRACE_SECONDS: '',
+      JOBS_HTTP_MAX_RESPONSE_BYTES: '',
+      MIGRATIONS_RUN: '',
+      TRUST_PROXY: '',
+    });
+    expect(env).toMatchObject({
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      RATE_LIMIT_PER_MINUTE: 600,
+      AUTH_RATE_LIMIT_PER_MINUTE: 20,
+      SHUTDOWN_GRACE_SECONDS: 25,
+      JOBS_HTTP_MAX_RESPONSE_BYTES: 65536,
+      MIGRATIONS_RUN: true,
+      TRUST_PROXY: false,
+    });
+  });
+
+  it('takes TRUST_PROXY as a boolean or the proxies\' addresses, and refuses anything else', () => {
+    expect(validateEnv({ TRUST_PROXY: 'uniquelocal, 203.0.113.0/24,::1, fd00::/8' }).TRUST_PROXY).toBe(
+      'uniquelocal, 203.0.113.0/24,::1, fd00::/8',
+    );
+    expect(validateEnv({ TRUST_PROXY: 'off' }).TRUST_PROXY).toBe(false);
+    expect(validateEnv({ TRUST_PROXY: 'on' }).TRUST_PROXY).toBe(true);
+    // A hop count is refused: Fastify would trust no one with it, silently.
+    for (const value of ['2', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1,', '::1/129', '10.0.0.0/8/1']) {
+      expect(() => validateEnv({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY/);
+    }
+  });
+
   it('reports every offending variable at once', () => {
     let error: unknown;
     try {

@@ -13,11 +13,14 @@ export class ConfigValidationError extends Error {
 }
 
 /**
- * Parses and validates the raw environment. `whitelist` strips everything the schema does not
- * declare, so the rest of the process environment (PATH, HOME, …) never leaks into config.
+ * Parses and validates the raw environment. An empty value is no value (the default), as
+ * `.env.example`'s `VAR=` lines and compose's `${VAR:-}` give it: `PORT=` must not become port 0
+ * nor `RATE_LIMIT_PER_MINUTE=` a rate limit turned off. `whitelist` strips everything the schema
+ * does not declare, so the rest of the process environment (PATH, HOME, …) never leaks into config.
  */
 export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
-  const env = plainToInstance(EnvironmentVariables, raw);
+  const given = Object.entries(raw).filter(([, value]) => !(typeof value === 'string' && value.trim() === ''));
+  const env = plainToInstance(EnvironmentVariables, Object.fromEntries(given));
   const problems = validateSync(env, { whitelist: true }).map((e) => ({
     variable: e.property,
     messages: Object.values(e.constraints ?? {}),
