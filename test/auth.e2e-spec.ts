@@ -116,6 +116,36 @@ describe('authentication (CONTRACT §4)', () => {
       expect(new Set(rows.map((r) => r.resource_id))).toEqual(new Set([user.id]));
     });
 
+    it('counts guesses sent at once: 5 are checked, the rest are refused as locked', async () => {
+      const user = await newUser(t.app, admin);
+      const guesses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          t.app.inject({
+            method: 'POST',
+            url: '/v1/auth/login',
+            payload: { email: user.email, password: `wrong-password-${i}` },
+            // Each from its own address, as a botnet would: the per-IP limit is not what stops them.
+            remoteAddress: `198.51.100.${i + 1}`,
+          }),
+        ),
+      );
+      const statuses = guesses.map((res) => res.statusCode).sort();
+      expect(statuses).toEqual([...Array(5).fill(401), ...Array(15).fill(429)]);
+      const right = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: user.email, password: user.password },
+      });
+      expect(right.statusCode).toBe(429);
+      const [failed] = await t.app
+        .get(DataSource)
+        .query<{ count: number }[]>(
+          "SELECT count(*)::int AS count FROM audit_logs WHERE action = 'auth.login.failed' AND resource_id = $1",
+          [user.id],
+        );
+      expect(failed.count).toBe(5);
+    });
+
     it('rejects a body with unknown fields or a non-email', async () => {
       for (const payload of [
         { email: 'a@b.co', password: 'x', role: 'admin' },
