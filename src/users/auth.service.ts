@@ -3,6 +3,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
+import { lockFamily } from './advisory-locks';
 import { afterFailure, lockedForSeconds } from './lockout-policy';
 import { LoginFailure } from './login-failure.entity';
 import { PasswordHasher } from './password-hasher';
@@ -74,11 +75,24 @@ export class AuthService {
     return pair;
   }
 
-  /** Rotates a refresh token. Presenting one already rotated revokes its whole family. */
+  /**
+   * Rotates a refresh token. Presenting one already rotated revokes its whole family. Locks in
+   * the order every change to a user's sessions takes: the user's row, then the family
+   * (lockFamily), then the token. An admin's disable locks the row and then revokes the tokens;
+   * a rotation that locked its token first needed the row last (its new token's foreign key),
+   * and the two deadlocked: a 500, and the disable rolled back.
+   */
   async refresh(token: string): Promise<TokenPair> {
     const outcome = await this.dataSource.transaction(async (em) => {
+      const found = await em.findOneBy(RefreshToken, { tokenHash: sha256(token) });
+      if (!found) return null;
+      const user = await em.findOne(User, {
+        where: { id: found.userId },
+        lock: { mode: 'pessimistic_read' },
+      });
+      await lockFamily(em, found.familyId);
       const row = await em.findOne(RefreshToken, {
-        where: { tokenHash: sha256(token) },
+        where: { id: found.id },
         lock: { mode: 'pessimistic_write' },
       });
       if (!row || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return null;
@@ -97,7 +111,6 @@ export class AuthService {
         );
         return null;
       }
-      const user = await em.findOneBy(User, { id: row.userId });
       if (!user || user.disabled) return null;
       await em.update(RefreshToken, { id: row.id }, { rotatedAt: new Date() });
       return this.tokens.issue(em, user, row.familyId);
@@ -112,6 +125,7 @@ export class AuthService {
     await this.dataSource.transaction(async (em) => {
       const row = await em.findOneBy(RefreshToken, { tokenHash: sha256(token) });
       if (!row) return;
+      await lockFamily(em, row.familyId);
       await this.revokeFamily(em, row.familyId);
       await this.audit.record(
         {
@@ -125,6 +139,11 @@ export class AuthService {
     });
   }
 
+  /**
+   * Revokes every token of the family, the one a concurrent rotation just added included: the
+   * caller holds the family's lock, so that rotation has committed (this statement's snapshot
+   * sees its token) or has not begun.
+   */
   private async revokeFamily(em: EntityManager, familyId: string): Promise<void> {
     await em.update(RefreshToken, { familyId, revokedAt: IsNull() }, { revokedAt: new Date() });
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { DataSource, type EntityManager, IsNull, QueryFailedError } from 'typeorm';
 import { decodeCursor, type Page, toPage } from '@lib/common';
 import { keysetPage } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
@@ -49,7 +49,6 @@ export class UsersService {
     const passwordHash = await this.hasher.hash(input.password);
     return this.audit.refusalsAudited(attempt, () =>
       this.dataSource.transaction(async (em) => {
-        if (await em.existsBy(User, { email })) throw new EmailTakenError();
         const user = em.create(User, {
           email,
           passwordHash,
@@ -57,7 +56,10 @@ export class UsersService {
           firstName: input.firstName ?? null,
           lastName: input.lastName ?? null,
         });
-        await em.save(user);
+        // The unique index decides, not a look before the insert: two creations at once both saw no user.
+        await em.save(user).catch((error: unknown) => {
+          throw isUniqueViolation(error) ? new EmailTakenError() : error;
+        });
         await this.audit.record(
           {
             action: 'user.created',
@@ -118,22 +120,24 @@ export class UsersService {
   }
 
   async changePassword(id: string, currentPassword: string, newPassword: string): Promise<void> {
-    const user = await this.dataSource.getRepository(User).findOneBy({ id });
-    if (!user || !(await this.hasher.verify(currentPassword, user.passwordHash))) {
-      await this.audit.record({
-        action: 'user.password_changed',
-        resourceType: 'user',
-        resourceId: id,
-        success: false,
-        errorCode: 'USERS.WRONG_PASSWORD',
+    const attempt = { action: 'user.password_changed', resourceType: 'user', resourceId: id };
+    await this.audit.refusalsAudited(attempt, async () => {
+      // bcrypt outside the transaction: on the embedded store a transaction holds the only connection.
+      const checked = await this.dataSource.getRepository(User).findOneBy({ id });
+      if (!checked || !(await this.hasher.verify(currentPassword, checked.passwordHash))) {
+        throw new WrongPasswordError();
+      }
+      const passwordHash = await this.hasher.hash(newPassword);
+      await this.dataSource.transaction(async (em) => {
+        const user = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+        // Changed since it was checked: the password given is no longer the current one (of two
+        // changes sent at once, both had passed the check, and the later write won).
+        if (!user || user.passwordHash !== checked.passwordHash) throw new WrongPasswordError();
+        user.passwordHash = passwordHash;
+        await this.endSessions(em, user);
+        await em.save(user);
+        await this.audit.record(attempt, em);
       });
-      throw new WrongPasswordError();
-    }
-    user.passwordHash = await this.hasher.hash(newPassword);
-    await this.dataSource.transaction(async (em) => {
-      await this.endSessions(em, user);
-      await em.save(user);
-      await this.audit.record({ action: 'user.password_changed', resourceType: 'user', resourceId: id }, em);
     });
     this.accounts.forget(id);
   }
@@ -184,4 +188,8 @@ function updateAction(after: { disabled?: unknown; role?: unknown }): string {
 
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505';
 }
