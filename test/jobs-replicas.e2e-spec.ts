@@ -67,4 +67,40 @@ describe(`${ENGINES} engine(s) on one store run ${JOBS} jobs exactly once (CONTR
     }
     expect(await narrowTableDisagreements(db)).toEqual([]);
   });
+
+  it('claims slow jobs only into free slots, even after quick ones sized the buffer', async () => {
+    // The engines have just run 2,000 quick jobs. Jobs of a type not seen yet count as slow: each
+    // engine takes only what its 10 slots can start, and leaves the rest to the others.
+    const api = apps[0].app;
+    const user = await newUser(api, await loginAdmin(api));
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/jobs/batch',
+      headers: user.headers,
+      payload: { jobs: Array.from({ length: 25 }, () => ({ type: 'sleep', payload: { ms: 1000 } })) },
+    });
+    expect(res.statusCode).toBe(202);
+    const db = api.get(DataSource);
+    let mostHeld = 0;
+    let unfinished = 25;
+    const deadline = Date.now() + 60_000;
+    while (unfinished > 0 && Date.now() < deadline) {
+      const rows = await db.query<{ running: number; unfinished: number }[]>(
+        `SELECT count(*) FILTER (WHERE status = 'running')::int AS running,
+           (SELECT count(*)::int FROM jobs WHERE type = 'sleep' AND status <> 'succeeded') AS unfinished
+         FROM jobs WHERE type = 'sleep' GROUP BY worker_id`,
+      );
+      mostHeld = Math.max(mostHeld, ...rows.map((row) => row.running));
+      unfinished = rows[0]?.unfinished ?? 25;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(unfinished).toBe(0);
+    expect(mostHeld).toBeLessThanOrEqual(10);
+    if (ENGINES > 1) {
+      const [workers] = await db.query<{ n: number }[]>(
+        "SELECT count(DISTINCT worker_id)::int AS n FROM jobs WHERE type = 'sleep'",
+      );
+      expect(workers.n).toBeGreaterThan(1);
+    }
+  });
 });

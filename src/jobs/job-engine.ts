@@ -11,7 +11,7 @@ import type { ConfigType } from '@nestjs/config';
 import { ConditionWaiter } from '@lib/common';
 import { appConfig, jobsConfig } from '@lib/config';
 import { AttemptWriter } from './attempt-writer';
-import { claimCapacity } from './claim-capacity';
+import { claimCapacity, nextClaim } from './claim-capacity';
 import { JobHandlerRegistry } from './job-handler-registry';
 import { runAttempt, RunningAttempt } from './job-runner';
 import { JobSignals } from './job-signals';
@@ -74,8 +74,8 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private lastStoreWarning = 0;
   /** What the drain waits for: a claim loop or an attempt ended. */
   private readonly waiters = new ConditionWaiter();
-  /** Moving average of handler run time; sizes the buffer. Starts as if jobs were slow (no buffer). */
-  private avgRunMs = 1000;
+  /** Moving average of handler run time per type; sizes the buffer (claim-capacity.ts). */
+  private readonly avgRunMs = new Map<string, number>();
 
   constructor(
     @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,
@@ -154,14 +154,11 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       do {
         this.wakeAgain = false;
         // Counting unwritten ends keeps the rows marked running within capacity.
-        const room =
-          claimCapacity(this.config.concurrency, this.avgRunMs) -
-          this.running.size -
-          this.buffer.length -
-          this.unwritten.size -
-          this.reserved;
-        const types = this.registry.types().filter((type) => !this.paused.has(type));
-        if (room <= 0 || types.length === 0) break;
+        const held = this.running.size + this.buffer.length + this.unwritten.size + this.reserved;
+        const claimable = this.registry.types().filter((type) => !this.paused.has(type));
+        const plan = nextClaim(this.config.concurrency, held, claimable, (type) => this.avgRunMs.get(type));
+        if (!plan) break;
+        const { types, limit: room } = plan;
         const jobs = await this.store.claim(types, room, this.config.leaseSeconds, this.workerId);
         if (this.stopping) {
           await this.store.release(jobs);
@@ -194,7 +191,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     if (this.paused.has(type) || !this.registry.get(type)) return null;
     const rows = this.running.size + this.unwritten.size + this.reserved;
     if (this.running.size + this.reserved >= this.config.concurrency) return null;
-    if (rows >= claimCapacity(this.config.concurrency, this.avgRunMs)) return null;
+    if (rows >= claimCapacity(this.config.concurrency, this.avgRunMs.get(type))) return null;
     this.reserved += 1;
     const types = this.registry.types().filter((claimable) => !this.paused.has(claimable));
     return { workerId: this.workerId, leaseSeconds: this.config.leaseSeconds, types };
@@ -283,7 +280,10 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     const runMs = end.finishedAt.getTime() - attempt.startedAt.getTime();
     // A deferral's zero run time says nothing about how long this type's jobs take.
-    if (end.outcome !== 'deferred') this.avgRunMs = 0.9 * this.avgRunMs + 0.1 * runMs;
+    if (end.outcome !== 'deferred') {
+      const avg = this.avgRunMs.get(job.type);
+      this.avgRunMs.set(job.type, avg === undefined ? runMs : 0.9 * avg + 0.1 * runMs);
+    }
     this.metrics.attemptEnded(job.type, end.outcome, runMs);
     const key = `${job.id}/${job.leaseToken}`;
     this.unwritten.set(key, { id: job.id, leaseToken: job.leaseToken });
