@@ -81,7 +81,11 @@ describe('the store (CONTRACT §2)', () => {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       }
-      expect(applied.flat().sort()).toEqual(['CreateProbe1700000000001', 'FillProbe1700000000002']);
+      expect(applied.flat().sort()).toEqual([
+        'CreateProbe1700000000001',
+        'FillProbe1700000000002',
+        'ProbeIndex1700000000003',
+      ]);
 
       if (!SERVER_URL) await new Promise((resolve) => setTimeout(resolve, 100));
       const check = await replica().initialize();
@@ -89,7 +93,7 @@ describe('the store (CONTRACT §2)', () => {
         const rows = await check.query<{ c: number }[]>('SELECT count(*)::int AS c FROM migration_probe');
         expect(rows[0].c).toBe(1);
         const recorded = await check.query<{ c: number }[]>('SELECT count(*)::int AS c FROM migrations');
-        expect(recorded[0].c).toBe(2);
+        expect(recorded[0].c).toBe(3);
       } finally {
         await check.destroy();
       }
