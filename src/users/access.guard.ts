@@ -10,16 +10,20 @@ import {
   UnauthenticatedError,
 } from '@lib/common';
 import { AuditService } from '../audit/audit.service';
+import { PrincipalCache } from './principal-cache';
 
 /**
  * Last global guard: every route needs a caller unless marked @Public() (401 otherwise), and
- * @Roles(...) restricts it further (403). Every 403 is audited (CONTRACT §6).
+ * @Roles(...) restricts it further (403). Every 403 is audited (CONTRACT §6). A role-restricted
+ * route checks the caller's role in the store, not in this replica's cache: an admin demoted on
+ * another replica could otherwise, for the cache's 10 s, create a new admin and keep the rights.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly audit: AuditService,
+    private readonly accounts: PrincipalCache,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -28,7 +32,12 @@ export class AccessGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
     if (!request.user) throw new UnauthenticatedError('A valid bearer token or API key is required.');
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
-    if (!roles || roles.includes(request.user.role)) return true;
+    if (!roles) return true;
+    if (roles.includes(request.user.role)) {
+      const account = await this.accounts.fresh(request.user.userId);
+      if (!account || account.disabled) throw new UnauthenticatedError('The account is disabled or gone.');
+      if (roles.includes(account.role)) return true;
+    }
     await this.audit.record({
       action: 'authz.denied',
       resourceType: 'route',

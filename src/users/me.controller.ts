@@ -32,7 +32,7 @@ export class MeController {
   @Get()
   @ApiOkResponse({ type: UserDto })
   get(@CurrentPrincipal() me: Principal): Promise<UserDto> {
-    return this.users.get(me.userId);
+    return this.users.own(me.userId);
   }
 
   /** Change your names or phone (role, email and status are not yours to change). */

@@ -25,9 +25,13 @@ export class PrincipalCache {
   constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
 
   async get(userId: string): Promise<AccountState | null> {
-    const now = Date.now();
     const hit = this.entries.get(userId);
-    if (hit && hit.expiresAt > now) return hit.state;
+    if (hit && hit.expiresAt > Date.now()) return hit.state;
+    return this.fresh(userId);
+  }
+
+  /** Read from the store now (and remembered): for what a change made on another replica must not outlive. */
+  async fresh(userId: string): Promise<AccountState | null> {
     const user = await this.users.findOne({
       where: { id: userId },
       select: { id: true, role: true, disabled: true, sessionVersion: true },
@@ -36,7 +40,7 @@ export class PrincipalCache {
       ? { role: user.role, disabled: user.disabled, sessionVersion: user.sessionVersion }
       : null;
     if (this.entries.size > 100_000) this.entries.clear();
-    this.entries.set(userId, { state, expiresAt: now + TTL_MS });
+    this.entries.set(userId, { state, expiresAt: Date.now() + TTL_MS });
     return state;
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, IsNull, QueryFailedError } from 'typeorm';
-import { decodeCursor, type Page, toPage } from '@lib/common';
+import { decodeCursor, type Page, toPage, UnauthenticatedError } from '@lib/common';
 import { keysetPage } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
 import { removesLastAdmin } from './admin-rule';
@@ -29,6 +29,13 @@ export class UsersService {
   async get(id: string): Promise<UserDto> {
     const user = await this.dataSource.getRepository(User).findOneBy({ id });
     if (!user) throw new UserNotFoundError();
+    return toUserDto(user);
+  }
+
+  /** The caller's own account; gone (deleted on another replica, within its cache) means the credentials are. */
+  async own(id: string): Promise<UserDto> {
+    const user = await this.dataSource.getRepository(User).findOneBy({ id });
+    if (!user) throw new UnauthenticatedError('The account is gone.');
     return toUserDto(user);
   }
 

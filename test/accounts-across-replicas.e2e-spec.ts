@@ -1,0 +1,60 @@
+import { loginAdmin, newUser } from './support/auth';
+import { startTestApp, type TestApp } from './support/test-app';
+
+// PostgreSQL: two apps on one database, as two replicas, each with its own account cache. The
+// embedded store serves one process, so there both "replicas" are the same app.
+const REPLICAS = process.env.DATABASE_URL ? 2 : 1;
+
+describe(`account changes made on one of ${REPLICAS} replica(s) (CONTRACT §4)`, () => {
+  const apps: TestApp[] = [];
+  const replica = (i: number) => apps[Math.min(i, apps.length - 1)].app;
+
+  beforeAll(async () => {
+    apps.push(await startTestApp());
+    if (REPLICAS > 1) apps.push(await startTestApp({ store: apps[0].store }));
+  });
+  afterAll(async () => {
+    for (const app of apps.reverse()) await app.close();
+  });
+
+  it('an admin demoted on one replica has no admin rights left on another, even cached', async () => {
+    const root = await loginAdmin(replica(0));
+    const other = await newUser(replica(0), root, 'admin');
+    // The other replica has seen this admin act: its cache holds the admin role.
+    expect(
+      (await replica(1).inject({ method: 'GET', url: '/v1/admin/users', headers: other.headers })).statusCode,
+    ).toBe(200);
+    const demoted = await replica(0).inject({
+      method: 'PATCH',
+      url: `/v1/admin/users/${other.id}`,
+      headers: root.headers,
+      payload: { role: 'user' },
+    });
+    expect(demoted.statusCode).toBe(200);
+    const create = await replica(1).inject({
+      method: 'POST',
+      url: '/v1/admin/users',
+      headers: other.headers,
+      payload: { email: `sneaky-${other.id}@test.local`, password: 'sneaky-password-1', role: 'admin' },
+    });
+    // A 401 on the same replica (its session ended), a 403 on another (its token still looks valid there).
+    expect([401, 403]).toContain(create.statusCode);
+  });
+
+  it('a deleted user asking for their own account gets a 401, not a 404', async () => {
+    const root = await loginAdmin(replica(0));
+    const user = await newUser(replica(0), root);
+    expect(
+      (await replica(1).inject({ method: 'GET', url: '/v1/users/me', headers: user.headers })).statusCode,
+    ).toBe(200);
+    const deleted = await replica(0).inject({
+      method: 'DELETE',
+      url: `/v1/admin/users/${user.id}`,
+      headers: root.headers,
+    });
+    expect(deleted.statusCode).toBe(204);
+    const me = await replica(1).inject({ method: 'GET', url: '/v1/users/me', headers: user.headers });
+    expect(me.statusCode).toBe(401);
+    expect(me.headers['www-authenticate']).toBe('Bearer');
+  });
+});
