@@ -29,6 +29,10 @@ const CONTENT_SECURITY_POLICY = {
     scriptSrc: ["'self'"],
     objectSrc: ["'none'"],
     frameAncestors: ["'none'"],
+    // Helmet's default would make a browser fetch Swagger UI's own assets over https when /docs
+    // is opened over plain http from another host (compose on a server, a port-forward), where
+    // they fail. TLS is the ingress's to enforce; it is also what makes browsers honour HSTS.
+    upgradeInsecureRequests: null,
   },
 };
 

@@ -198,6 +198,8 @@ describe('HTTP plumbing (CONTRACT §3)', () => {
           'strict-transport-security': expect.stringContaining('max-age='),
           'content-security-policy': expect.stringContaining("default-src 'self'"),
         });
+        // /docs over plain http must load its own assets over plain http.
+        expect(res.headers['content-security-policy']).not.toMatch(/upgrade-insecure-requests/);
       }
     });
   });
