@@ -65,4 +65,20 @@ describe('npm run migration:* (CONTRACT §2)', () => {
     await cli(store, 'run');
     expect(await cli(store, 'show')).not.toMatch(/\[ \]/);
   });
+
+  // What the Docker image holds: the build and production dependencies, no ts-node, no sources.
+  it('runs and shows them from the build alone (migration:run:prod)', async () => {
+    const built = await createTestStore();
+    try {
+      await cli(built, 'run:prod');
+      expect(await tables(built)).toEqual(
+        expect.arrayContaining(['migrations', 'users', 'jobs', 'audit_logs']),
+      );
+      const shown = await cli(built, 'show:prod');
+      expect(shown).toMatch(/\[X\] \d+ Users1795400000000/);
+      expect(shown).not.toMatch(/\[ \]/);
+    } finally {
+      await built.drop();
+    }
+  });
 });
