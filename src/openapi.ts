@@ -1,5 +1,13 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import {
+  DocumentBuilder,
+  type HeaderObject,
+  type OpenAPIObject,
+  type OperationObject,
+  type ResponseObject,
+  SwaggerModule,
+} from '@nestjs/swagger';
+
 import { JobHandlerRegistry, type JobType } from './jobs/job-handler-registry';
 
 export const API_KEY_SCHEME = 'api-key';
@@ -19,7 +27,7 @@ export function setupOpenApi(app: NestFastifyApplication, version: string): void
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, API_KEY_SCHEME)
     .addBearerAuth(
-      { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when set' },
+      { type: 'http', scheme: 'bearer', bearerFormat: 'opaque', description: 'METRICS_TOKEN, when set' },
       'metrics-token',
     )
     .build();
@@ -31,25 +39,88 @@ export function setupOpenApi(app: NestFastifyApplication, version: string): void
 }
 
 /**
- * Every error of every route has one shape; declaring it once here keeps controllers to a
- * description per status. Adds the schema, gives each documented 4xx/5xx that shape, and a
- * `default` response for the rest (400, 413, 429, 500, 503 can happen on any route).
+ * Every error of every route has one shape, and most statuses follow from what a route is; both
+ * are declared here once rather than on each controller. Adds the problem schema and, where a
+ * controller did not describe them: 400 for a route with input, 401 (and `WWW-Authenticate`)
+ * for one behind credentials, 404 for one naming a resource, 413 and 415 for one with a body,
+ * 429 and 503 (both with `Retry-After`) for every /v1 route, and a `default` for the rest. Every
+ * response carries `X-Request-Id`, every /v1 response the `X-RateLimit-*` headers.
  */
 function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
   document.components ??= {};
   document.components.schemas = { ...document.components.schemas, ProblemDetails: PROBLEM_SCHEMA };
+  document.components.headers = { ...document.components.headers, ...HEADERS };
   const content = { 'application/problem+json': { schema: PROBLEM_REF } };
-  for (const path of Object.values(document.paths)) {
-    for (const operation of Object.values(path)) {
+  for (const [path, item] of Object.entries(document.paths)) {
+    const versioned = path.startsWith('/v1/');
+    for (const operation of Object.values(item)) {
       if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
-      const responses = operation.responses as Record<string, { description: string; content?: object }>;
-      for (const [status, response] of Object.entries(responses)) {
-        if (Number(status) >= 400 && !response.content) response.content = content;
+      const op = operation as OperationObject;
+      const responses = op.responses as Record<string, ResponseObject>;
+      const implied: [string, string, boolean][] = [
+        [
+          '400',
+          'Invalid input: malformed JSON, an unknown field, or a value that fails validation (`errors` names each).',
+          Boolean(op.parameters?.length || op.requestBody),
+        ],
+        ['401', 'Missing, invalid or expired credentials.', Boolean(op.security?.length)],
+        ['404', 'No such resource, or one the caller may not see.', /\{[^}]+\}/.test(path)],
+        ['413', 'Body over MAX_BODY_BYTES.', Boolean(op.requestBody)],
+        ['415', 'A body that is not JSON.', Boolean(op.requestBody)],
+        ['429', 'Rate limited; retry after `Retry-After` seconds.', versioned],
+        ['503', 'The store is unavailable; retry after `Retry-After` seconds.', versioned],
+      ];
+      for (const [status, description, applies] of implied) {
+        if (applies && !responses[status]) responses[status] = { description };
       }
-      responses.default = { description: 'Error (RFC 9457 problem details)', content };
+      responses.default = { description: 'Error (RFC 9457 problem details)' };
+      for (const [status, response] of Object.entries(responses)) {
+        if ((status === 'default' || Number(status) >= 400) && !response.content) response.content = content;
+        response.headers = { ...response.headers, ...headersOf(path, op, status, versioned) };
+      }
     }
   }
   return document;
+}
+
+const HEADERS: Record<string, HeaderObject> = {
+  'X-Request-Id': {
+    description: "The caller's request id if valid, else a generated one.",
+    schema: { type: 'string' },
+  },
+  'X-RateLimit-Limit': {
+    description: "The caller's requests per minute (with rate limits on).",
+    schema: { type: 'integer' },
+  },
+  'X-RateLimit-Remaining': {
+    description: 'Requests left in the current window.',
+    schema: { type: 'integer' },
+  },
+  'X-RateLimit-Reset': { description: 'Seconds until the window resets.', schema: { type: 'integer' } },
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
+  'WWW-Authenticate': { description: '`Bearer`.', schema: { type: 'string' } },
+  Location: { description: "The job's URL, /v1/jobs/{id}.", schema: { type: 'string' } },
+};
+
+const header = (name: string) => ({ [name]: { $ref: `#/components/headers/${name}` } });
+
+function headersOf(
+  path: string,
+  op: OperationObject,
+  status: string,
+  versioned: boolean,
+): Record<string, object> {
+  return {
+    ...header('X-Request-Id'),
+    ...(versioned
+      ? { ...header('X-RateLimit-Limit'), ...header('X-RateLimit-Remaining'), ...header('X-RateLimit-Reset') }
+      : {}),
+    ...(status === '429' || status === '503' ? header('Retry-After') : {}),
+    ...(status === '401' ? header('WWW-Authenticate') : {}),
+    ...(path === '/v1/jobs' && op.operationId?.includes('create') && (status === '202' || status === '200')
+      ? header('Location')
+      : {}),
+  };
 }
 
 /**

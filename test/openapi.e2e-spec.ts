@@ -4,7 +4,16 @@ import { createTestStore } from './support/test-store';
 type Doc = {
   paths: Record<
     string,
-    Record<string, { parameters?: { name: string }[]; responses: Record<string, { content?: object }> }>
+    Record<
+      string,
+      {
+        summary?: string;
+        security?: object[];
+        requestBody?: object;
+        parameters?: { name: string; required?: boolean }[];
+        responses: Record<string, { content?: object; headers?: Record<string, object> }>;
+      }
+    >
   >;
   components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
 };
@@ -44,6 +53,34 @@ describe('OpenAPI document of the built service', () => {
       expect(doc.components.schemas.ProblemDetails.required).toEqual(
         expect.arrayContaining(['type', 'title', 'status', 'detail', 'instance', 'requestId']),
       );
+      // What every route answers, documented where it applies, with the headers it sends.
+      for (const [path, ops] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(ops)) {
+          const route = `${method} ${path}`;
+          expect({ route, summary: op.summary }).toEqual({ route, summary: expect.stringMatching(/\S/) });
+          const expected = [
+            ...(op.security?.length ? ['401'] : []),
+            ...(op.requestBody ? ['400', '413', '415'] : []),
+            ...(path.includes('{') ? ['404'] : []),
+            ...(path.startsWith('/v1/') ? ['429', '503'] : []),
+          ];
+          for (const status of expected)
+            expect(`${route} ${status} ${status in op.responses}`).toBe(`${route} ${status} true`);
+          for (const [status, response] of Object.entries(op.responses)) {
+            expect(`${route} ${status} ${Object.keys(response.headers ?? {}).join(',')}`).toContain(
+              'X-Request-Id',
+            );
+            if (status === '429' || status === '503')
+              expect(Object.keys(response.headers ?? {})).toContain('Retry-After');
+          }
+        }
+      }
+      expect(Object.keys(doc.paths['/v1/jobs'].post.responses['202'].headers ?? {})).toContain('Location');
+      expect(doc.paths['/v1/jobs'].get.parameters?.find((p) => p.name === 'limit')?.required).toBeFalsy();
+      expect(doc.components.schemas.BatchItemProblemDto.required).toEqual(
+        expect.arrayContaining(['instance', 'requestId', 'code']),
+      );
+
       for (const [path, ops] of Object.entries(doc.paths)) {
         for (const [method, op] of Object.entries(ops)) {
           expect(`${method} ${path} ${JSON.stringify(op.responses.default?.content)}`).toContain(

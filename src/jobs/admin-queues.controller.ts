@@ -26,6 +26,7 @@ export class AdminQueuesController {
     return this.queues.setPaused(type, true);
   }
 
+  /** Resume a paused job type on every replica. */
   @Post(':type/resume')
   @HttpCode(200)
   @ApiOkResponse({ type: QueueDto })

@@ -112,6 +112,7 @@ export class JobsController {
     return this.jobs.list(caller, query);
   }
 
+  /** One job, if it is yours (admins: any). */
   @Get(':id')
   @ApiOkResponse({ type: JobDto })
   @ApiNotFoundResponse({ description: 'No such job, or not yours.' })
@@ -119,6 +120,7 @@ export class JobsController {
     return this.jobs.get(caller, id);
   }
 
+  /** What a succeeded job's handler returned. */
   @Get(':id/result')
   @ApiOkResponse({ type: JobResultDto })
   @ApiNotFoundResponse({ description: 'No such job, or not yours.' })
@@ -168,6 +170,7 @@ export class JobsController {
     return this.jobs.retry(caller, id);
   }
 
+  /** Delete a queued or finished job and its attempt history. */
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted, with its attempt history.' })

@@ -163,6 +163,8 @@ export class BatchItemProblemDto {
   title!: string;
   status!: number;
   detail!: string;
+  instance!: string;
+  requestId!: string;
   code!: string;
   errors?: { field: string; message: string }[];
 }

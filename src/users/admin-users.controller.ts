@@ -24,6 +24,7 @@ export class AdminUsersController {
     return this.users.list(query);
   }
 
+  /** Create a user (or an admin); the email must be new, whatever its case. */
   @Post()
   @ApiCreatedResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'Email already taken (case-insensitive).' })
@@ -31,6 +32,7 @@ export class AdminUsersController {
     return this.users.create(body);
   }
 
+  /** One user. */
   @Get(':id')
   @ApiOkResponse({ type: UserDto })
   @ApiNotFoundResponse({ description: 'No such user.' })
@@ -46,6 +48,7 @@ export class AdminUsersController {
     return this.users.updateProfile(id, body);
   }
 
+  /** Delete a user; the last active admin cannot go. */
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted.' })

@@ -1,9 +1,12 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 /** `?limit=&cursor=` of every list (CONTRACT §3). */
 export class PageQueryDto {
   /** Page size, 1-100. */
+  // Optional for clients (a default applies), which the swagger plugin cannot tell from the type.
+  @ApiPropertyOptional({ default: 20, minimum: 1, maximum: 100 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
