@@ -62,7 +62,7 @@ describe('validateEnv', () => {
     });
   });
 
-  it('takes TRUST_PROXY as a boolean or the proxies\' addresses, and refuses anything else', () => {
+  it("takes TRUST_PROXY as a boolean or the proxies' addresses, and refuses anything else", () => {
     expect(validateEnv({ TRUST_PROXY: 'uniquelocal, 203.0.113.0/24,::1, fd00::/8' }).TRUST_PROXY).toBe(
       'uniquelocal, 203.0.113.0/24,::1, fd00::/8',
     );

@@ -19,7 +19,9 @@ export class ConfigValidationError extends Error {
  * does not declare, so the rest of the process environment (PATH, HOME, …) never leaks into config.
  */
 export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
-  const given = Object.entries(raw).filter(([, value]) => !(typeof value === 'string' && value.trim() === ''));
+  const given = Object.entries(raw).filter(
+    ([, value]) => !(typeof value === 'string' && value.trim() === ''),
+  );
   const env = plainToInstance(EnvironmentVariables, Object.fromEntries(given));
   const problems = validateSync(env, { whitelist: true }).map((e) => ({
     variable: e.property,
