@@ -69,8 +69,16 @@ describe('rate limiting (CONTRACT §3)', () => {
           remoteAddress: ip,
           payload: { email: `someone-${n}@test.local`, password: 'wrong-password-123' },
         });
-      expect((await attempt(1)).statusCode).toBe(401);
-      expect((await attempt(2)).statusCode).toBe(401);
+      // Below both limits, the headers count down the nearer one: the auth limit's 2, not the 100.
+      const first = await attempt(1);
+      expect(first.statusCode).toBe(401);
+      expect([first.headers['x-ratelimit-limit'], first.headers['x-ratelimit-remaining']]).toEqual([
+        '2',
+        '1',
+      ]);
+      const second = await attempt(2);
+      expect(second.statusCode).toBe(401);
+      expect(second.headers['x-ratelimit-remaining']).toBe('0');
       const limited = await attempt(3);
       expect(limited.statusCode).toBe(429);
       expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED' });

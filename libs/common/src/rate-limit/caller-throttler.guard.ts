@@ -9,6 +9,7 @@ import {
   type ThrottlerModuleOptions,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
+import type { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.interface';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -53,6 +54,31 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
    */
   protected override generateKey(_context: ExecutionContext, tracker: string, throttler: string): string {
     return `${throttler}:${tracker}`;
+  }
+
+  /**
+   * The X-RateLimit-* headers describe the limit nearest to refusing the request. On /v1/auth/*
+   * that is usually the per-IP auth limit, whose headers the library names with a suffix
+   * (`X-RateLimit-Remaining-auth`) beside the per-caller ones: a client counting down
+   * `X-RateLimit-Remaining` met a 429 with a third of its count left.
+   */
+  protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
+    const passed = await super.handleRequest(props);
+    const suffix =
+      props.throttler.name && props.throttler.name !== 'default' ? `-${props.throttler.name}` : '';
+    if (suffix) {
+      const reply = props.context.switchToHttp().getResponse<FastifyReply>();
+      const left = Number(reply.getHeader(`x-ratelimit-remaining${suffix}`));
+      const shown = reply.getHeader('x-ratelimit-remaining');
+      if (shown === undefined || left < Number(shown)) {
+        reply.headers({
+          'x-ratelimit-limit': reply.getHeader(`x-ratelimit-limit${suffix}`),
+          'x-ratelimit-remaining': left,
+          'x-ratelimit-reset': reply.getHeader(`x-ratelimit-reset${suffix}`),
+        });
+      }
+    }
+    return passed;
   }
 
   /**
