@@ -1,4 +1,4 @@
-import { loginAdmin, newUser } from './support/auth';
+import { loginAdmin, newApiKey, newUser } from './support/auth';
 import { startTestApp, type TestApp } from './support/test-app';
 
 // PostgreSQL: two apps on one database, as two replicas, each with its own account cache. The
@@ -56,5 +56,47 @@ describe(`account changes made on one of ${REPLICAS} replica(s) (CONTRACT §4)`,
     const me = await replica(1).inject({ method: 'GET', url: '/v1/users/me', headers: user.headers });
     expect(me.statusCode).toBe(401);
     expect(me.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  /** Polls until `request` answers `status`, for at most 2 s: well inside the caches' 10 s. */
+  async function becomes(status: number, request: () => Promise<{ statusCode: number }>): Promise<number> {
+    const deadline = Date.now() + 2000;
+    let last = (await request()).statusCode;
+    while (last !== status && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      last = (await request()).statusCode;
+    }
+    return last;
+  }
+
+  it('an API key revoked on one replica is refused on another as soon as the revocation commits', async () => {
+    const root = await loginAdmin(replica(0));
+    const user = await newUser(replica(0), root);
+    const key = await newApiKey(replica(0), user);
+    const viaKey = () =>
+      replica(1).inject({ method: 'GET', url: '/v1/jobs', headers: { 'x-api-key': key.key } });
+    expect((await viaKey()).statusCode).toBe(200);
+    const revoked = await replica(0).inject({
+      method: 'DELETE',
+      url: `/v1/users/me/api-keys/${key.id}`,
+      headers: user.headers,
+    });
+    expect(revoked.statusCode).toBe(204);
+    expect(await becomes(401, viaKey)).toBe(401);
+  });
+
+  it('a user disabled on one replica is refused on another as soon as the change commits', async () => {
+    const root = await loginAdmin(replica(0));
+    const user = await newUser(replica(0), root);
+    const asUser = () => replica(1).inject({ method: 'GET', url: '/v1/jobs', headers: user.headers });
+    expect((await asUser()).statusCode).toBe(200);
+    const disabled = await replica(0).inject({
+      method: 'PATCH',
+      url: `/v1/admin/users/${user.id}`,
+      headers: root.headers,
+      payload: { disabled: true },
+    });
+    expect(disabled.statusCode).toBe(200);
+    expect(await becomes(401, asUser)).toBe(401);
   });
 });

@@ -1,32 +1,24 @@
 import { EventEmitter } from 'node:events';
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
-import { Client } from 'pg';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { databaseConfig } from '@lib/config';
+import { StoreNotifications } from '@lib/database';
 
 const READY = 'jobs_ready';
 const CANCEL = 'jobs_cancel';
 const QUEUES = 'jobs_queues';
-const RECONNECT_MS = { first: 500, max: 30_000 };
 
 /**
  * Wake-ups for workers (CONTRACT §5): "a job became ready" and "cancel this running job".
  * In-process listeners hear this replica's own events at once; on PostgreSQL the events also go
- * out as NOTIFY (sent on commit, with the transaction that caused them) to every replica's
- * LISTEN connection. The embedded store is one process, so the in-process path is all it needs.
+ * out as NOTIFY (sent on commit, with the transaction that caused them) to every replica
+ * (StoreNotifications). The embedded store is one process, so the in-process path is all it needs.
  * Lost notifications are harmless: workers also poll and heartbeats carry cancel requests.
  */
 @Injectable()
-export class JobSignals implements OnApplicationShutdown {
-  private readonly logger = new Logger(JobSignals.name);
+export class JobSignals {
   private readonly events = new EventEmitter();
-  private client?: Client;
-  private readonly dead = new WeakSet<Client>();
-  private retryTimer?: NodeJS.Timeout;
-  private closed = false;
 
-  constructor(@Inject(databaseConfig.KEY) private readonly db: ConfigType<typeof databaseConfig>) {
+  constructor(private readonly notifications: StoreNotifications) {
     this.events.setMaxListeners(0);
   }
 
@@ -54,15 +46,15 @@ export class JobSignals implements OnApplicationShutdown {
    * own (no transaction to call publishReady in); null on the embedded store.
    */
   readyExpression(): string | null {
-    return this.db.url ? `pg_notify('${READY}', '')` : null;
+    return this.notifications.enabled ? `pg_notify('${READY}', '')` : null;
   }
 
   async publishCancel(em: EntityManager, jobId: string): Promise<void> {
-    if (this.db.url) await em.query(`SELECT pg_notify('${CANCEL}', $1)`, [jobId]);
+    await this.notifications.publish(em, CANCEL, jobId);
   }
 
   async publishQueuesChanged(em: EntityManager): Promise<void> {
-    if (this.db.url) await em.query(`SELECT pg_notify('${QUEUES}', '')`);
+    await this.notifications.publish(em, QUEUES);
   }
 
   queuesChangedLocally(): void {
@@ -78,58 +70,17 @@ export class JobSignals implements OnApplicationShutdown {
     this.events.emit(CANCEL, jobId);
   }
 
-  /** Starts listening for other replicas (PostgreSQL only); reconnects with backoff on loss. */
+  /**
+   * Hears other replicas (PostgreSQL only). After a (re)connect, anything sent meanwhile was
+   * missed: workers look once (queues and ready jobs; cancel requests ride on heartbeats).
+   */
   async listen(): Promise<void> {
-    if (!this.db.url || this.client || this.closed) return;
-    await this.connect(RECONNECT_MS.first);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.retryTimer);
-    const client = this.client;
-    this.client = undefined;
-    await client?.end().catch(() => undefined);
-  }
-
-  private async connect(retryMs: number): Promise<void> {
-    if (this.closed) return;
-    const client = new Client({
-      connectionString: this.db.url,
-      application_name: 'jobs-service-listen',
-      connectionTimeoutMillis: 5000,
-      // A half-open connection would otherwise go unnoticed: polling covers the gap until then.
-      keepAlive: true,
+    // Queues first: after a reconnect, paused types are known again before the claim they wake.
+    await this.notifications.subscribe(QUEUES, () => this.events.emit(QUEUES));
+    await this.notifications.subscribe(READY, () => this.events.emit(READY));
+    await this.notifications.subscribe(CANCEL, (jobId) => {
+      if (jobId) this.events.emit(CANCEL, jobId);
     });
-    client.on('notification', (message) => {
-      if (message.channel === READY) this.events.emit(READY);
-      else if (message.channel === CANCEL && message.payload) this.events.emit(CANCEL, message.payload);
-      else if (message.channel === QUEUES) this.events.emit(QUEUES);
-    });
-    client.on('error', () => this.reconnect(client, RECONNECT_MS.first));
-    client.on('end', () => this.reconnect(client, RECONNECT_MS.first));
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${READY}; LISTEN ${CANCEL}; LISTEN ${QUEUES}`);
-      if (this.closed) return void (await client.end());
-      this.client = client;
-      // Anything sent while we were not listening was missed: look once.
-      this.events.emit(QUEUES);
-      this.events.emit(READY);
-    } catch (error) {
-      this.logger.warn(`LISTEN connection failed (${String(error)}); polling meanwhile`);
-      this.reconnect(client, retryMs);
-    }
-  }
-
-  private reconnect(client: Client, retryMs: number): void {
-    if (this.dead.has(client)) return;
-    this.dead.add(client);
-    if (this.client === client) this.client = undefined;
-    client.removeAllListeners('notification');
-    void client.end().catch(() => undefined);
-    if (this.closed) return;
-    this.retryTimer = setTimeout(() => void this.connect(Math.min(retryMs * 2, RECONNECT_MS.max)), retryMs);
-    this.retryTimer.unref();
+    await this.notifications.listen();
   }
 }

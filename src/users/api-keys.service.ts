@@ -5,6 +5,7 @@ import { decodeCursor, type Page, type PageQueryDto, RequestValidationError, toP
 import { authConfig } from '@lib/config';
 import { keysetPage } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
+import { AccountChanges } from './account-changes';
 import { ApiKey } from './api-key.entity';
 import { Authenticator } from './authenticator';
 import { newToken, sha256 } from './secrets';
@@ -23,6 +24,7 @@ export class ApiKeysService {
     private readonly dataSource: DataSource,
     private readonly authenticator: Authenticator,
     private readonly audit: AuditService,
+    private readonly changes: AccountChanges,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
   ) {}
 
@@ -85,6 +87,7 @@ export class ApiKeysService {
         const key = await em.findOneBy(ApiKey, { id, userId, revokedAt: IsNull() });
         if (!key) throw new ApiKeyNotFoundError();
         await em.update(ApiKey, { id }, { revokedAt: new Date() });
+        await this.changes.publish(em, { apiKeyId: id });
         await this.audit.record(attempt, em);
         return key.keyHash;
       }),

@@ -13,7 +13,7 @@ import { TokenIssuer } from './token-issuer';
  */
 @Injectable()
 export class Authenticator {
-  // Revoking a key forgets it here at once; other replicas see the revocation within TTL_MS.
+  // Revoking a key forgets it here at once, and on other replicas when they hear of it (AccountChanges).
   private readonly keys = new Map<
     string,
     { key: Pick<ApiKey, 'id' | 'userId' | 'expiresAt'> | null; until: number }
@@ -43,6 +43,15 @@ export class Authenticator {
 
   forgetKey(keyHash: string): void {
     this.keys.delete(keyHash);
+  }
+
+  /** A key revoked on another replica (AccountChanges): its hash is not sent, its id is. */
+  forgetKeyId(id: string): void {
+    for (const [hash, entry] of this.keys) if (entry.key?.id === id) this.keys.delete(hash);
+  }
+
+  forgetAllKeys(): void {
+    this.keys.clear();
   }
 
   private async lookupKey(keyHash: string): Promise<Pick<ApiKey, 'id' | 'userId' | 'expiresAt'> | null> {

@@ -6,9 +6,10 @@ import { User } from './user.entity';
 
 /**
  * What a token is checked against on every request: is the user still active, with which role,
- * and which session version. Cached per user for at most TTL_MS, so a disable, role or password
- * change reaches every replica within that time (CONTRACT §4: 30 s) at the cost of one indexed
- * read per user per TTL, not one per request.
+ * and which session version. Cached per user for at most TTL_MS: one indexed read per user per
+ * TTL, not one per request. A disable, role or password change makes every replica forget the
+ * entry when it commits (AccountChanges); the TTL bounds what a lost notification leaves
+ * (CONTRACT §4: 30 s).
  */
 export const TTL_MS = 10_000;
 
@@ -44,8 +45,12 @@ export class PrincipalCache {
     return state;
   }
 
-  /** This replica sees its own changes at once; others within TTL_MS. */
+  /** After a change to the account (this replica's, or another's: AccountChanges). */
   forget(userId: string): void {
     this.entries.delete(userId);
+  }
+
+  forgetAll(): void {
+    this.entries.clear();
   }
 }

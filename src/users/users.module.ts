@@ -7,6 +7,7 @@ import { makeCounterProvider } from '@willsoto/nestjs-prometheus';
 import { authConfig, databaseConfig } from '@lib/config';
 import { AuditModule } from '../audit/audit.module';
 import { AccessGuard } from './access.guard';
+import { AccountChanges } from './account-changes';
 import { AdminBootstrap } from './admin-bootstrap';
 import { AdminUsersController } from './admin-users.controller';
 import { ApiKey } from './api-key.entity';
@@ -45,6 +46,7 @@ import { UsersService } from './users.service';
   providers: [
     AuthService,
     UsersService,
+    AccountChanges,
     ApiKeysService,
     PasswordHasher,
     TokenIssuer,

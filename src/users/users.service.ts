@@ -4,6 +4,7 @@ import { decodeCursor, type Page, toPage, UnauthenticatedError } from '@lib/comm
 import { keysetPage } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
 import { removesLastAdmin } from './admin-rule';
+import { AccountChanges } from './account-changes';
 import { ADMIN_CHANGES_LOCK } from './advisory-locks';
 import { PasswordHasher } from './password-hasher';
 import { PrincipalCache } from './principal-cache';
@@ -24,6 +25,7 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
     private readonly accounts: PrincipalCache,
     private readonly audit: AuditService,
+    private readonly changes: AccountChanges,
   ) {}
 
   async get(id: string): Promise<UserDto> {
@@ -157,6 +159,7 @@ export class UsersService {
         if (!user) throw new UserNotFoundError();
         if (removesLastAdmin(user, null, await this.otherActiveAdmins(em, id))) throw new LastAdminError();
         await em.delete(User, { id });
+        await this.changes.publish(em, { userId: id });
         await this.audit.record(
           {
             action: 'user.deleted',
@@ -171,10 +174,14 @@ export class UsersService {
     this.accounts.forget(id);
   }
 
-  /** Disable, role or password change: refresh tokens die now, access tokens at the next check. */
+  /**
+   * Disable, role or password change: refresh tokens die now, access tokens and API keys at the
+   * next request, on every replica (AccountChanges).
+   */
   private async endSessions(em: EntityManager, user: User): Promise<void> {
     user.sessionVersion += 1;
     await em.update(RefreshToken, { userId: user.id, revokedAt: IsNull() }, { revokedAt: new Date() });
+    await this.changes.publish(em, { userId: user.id });
   }
 
   private otherActiveAdmins(em: EntityManager, id: string): Promise<number> {

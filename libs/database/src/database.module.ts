@@ -7,6 +7,7 @@ import { dataSourceOptions } from './data-source.options';
 import { EmbeddedStore } from './embedded-store.service';
 import { MigrationStatus } from './migration-status.service';
 import { runMigrationsLocked } from './migrate';
+import { StoreNotifications } from './store-notifications';
 
 @Module({ providers: [EmbeddedStore], exports: [EmbeddedStore] })
 class EmbeddedStoreModule {}
@@ -38,7 +39,7 @@ class EmbeddedStoreModule {}
       },
     }),
   ],
-  providers: [MigrationStatus],
-  exports: [MigrationStatus],
+  providers: [MigrationStatus, StoreNotifications],
+  exports: [MigrationStatus, StoreNotifications],
 })
 export class DatabaseModule {}

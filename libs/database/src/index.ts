@@ -11,3 +11,4 @@ export * from './pglite-template';
 export * from './prepared-statement';
 export * from './array-literal';
 export * from './time-ordered-uuid';
+export * from './store-notifications';
