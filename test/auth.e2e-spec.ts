@@ -146,6 +146,46 @@ describe('authentication (CONTRACT §4)', () => {
       expect(failed.count).toBe(5);
     });
 
+    it('lets right passwords sent at once all in, and leaves the failures they follow counted', async () => {
+      const user = await newUser(t.app, admin);
+      const logins = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          t.app.inject({
+            method: 'POST',
+            url: '/v1/auth/login',
+            payload: { email: user.email, password: user.password },
+            remoteAddress: `198.51.100.${i + 101}`,
+          }),
+        ),
+      );
+      expect(logins.map((res) => res.statusCode)).toEqual(Array(8).fill(200));
+      // After four failures, a right password among wrong ones sent at once still gets in or is
+      // refused only as locked by real failures: never before the fifth.
+      for (let i = 0; i < 4; i++) {
+        const wrong = await t.app.inject({
+          method: 'POST',
+          url: '/v1/auth/login',
+          payload: { email: user.email, password: `wrong-password-${i}` },
+        });
+        expect(wrong.statusCode).toBe(401);
+      }
+      const [right] = await Promise.all([
+        t.app.inject({
+          method: 'POST',
+          url: '/v1/auth/login',
+          payload: { email: user.email, password: user.password },
+        }),
+        ...Array.from({ length: 4 }, (_, i) =>
+          t.app.inject({
+            method: 'POST',
+            url: '/v1/auth/login',
+            payload: { email: user.email, password: `wrong-again-${i}` },
+          }),
+        ),
+      ]);
+      expect(right.statusCode).toBe(200);
+    });
+
     it('rejects a body with unknown fields or a non-email', async () => {
       for (const payload of [
         { email: 'a@b.co', password: 'x', role: 'admin' },

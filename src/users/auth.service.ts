@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { OneAtATime } from '@lib/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
@@ -19,6 +20,8 @@ export const AUTH_LOGINS = 'auth_logins_total';
 /** Login with lockout, refresh-token rotation with reuse detection, logout (CONTRACT §4). */
 @Injectable()
 export class AuthService {
+  private readonly perAccount = new OneAtATime();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly hasher: PasswordHasher,
@@ -27,8 +30,18 @@ export class AuthService {
     @InjectMetric(AUTH_LOGINS) private readonly logins: Counter<'outcome'>,
   ) {}
 
-  async login(emailInput: string, password: string): Promise<TokenPair> {
+  /**
+   * Attempts on one account run one at a time on this replica: each takes its count before its
+   * check (takeAttempt), so right passwords sent at once would otherwise have held all five
+   * counts at once and locked out the next (a 429 to a correct login). Across replicas a few can
+   * still overlap, at most one per replica.
+   */
+  login(emailInput: string, password: string): Promise<TokenPair> {
     const email = canonicalEmail(emailInput);
+    return this.perAccount.run(email, () => this.attempt(email, password));
+  }
+
+  private async attempt(email: string, password: string): Promise<TokenPair> {
     const lockedSeconds = await this.takeAttempt(email);
     if (lockedSeconds > 0) {
       this.logins.inc({ outcome: 'locked' });

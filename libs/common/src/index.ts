@@ -32,3 +32,4 @@ export * from './http/iso-time';
 export * from './http/json-body-parser';
 export * from './http/bodyless-route.guard';
 export * from './async/coalesced';
+export * from './async/one-at-a-time';
