@@ -42,7 +42,8 @@ export function setupOpenApi(app: NestFastifyApplication, version: string): void
  * Every error of every route has one shape, and most statuses follow from what a route is; both
  * are declared here once rather than on each controller. Adds the problem schema and, where a
  * controller did not describe them: 400 for a route with input, 401 (and `WWW-Authenticate`)
- * for one behind credentials, 404 for one naming a resource, 413 and 415 for one with a body,
+ * for one behind credentials, 404 for one naming a resource, 413 and 415 for a method that may
+ * carry a body (the parser answers them before the route, whether or not it reads one),
  * 429 and 503 (both with `Retry-After`) for every /v1 route, and a `default` for the rest. Every
  * response carries `X-Request-Id`, every /v1 response the `X-RateLimit-*` headers.
  */
@@ -53,7 +54,7 @@ function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
   const content = { 'application/problem+json': { schema: PROBLEM_REF } };
   for (const [path, item] of Object.entries(document.paths)) {
     const versioned = path.startsWith('/v1/');
-    for (const operation of Object.values(item)) {
+    for (const [method, operation] of Object.entries(item)) {
       if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
       const op = operation as OperationObject;
       const responses = op.responses as Record<string, ResponseObject>;
@@ -65,8 +66,8 @@ function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
         ],
         ['401', 'Missing, invalid or expired credentials.', Boolean(op.security?.length)],
         ['404', 'No such resource, or one the caller may not see.', /\{[^}]+\}/.test(path)],
-        ['413', 'Body over MAX_BODY_BYTES.', Boolean(op.requestBody)],
-        ['415', 'A body that is not JSON.', Boolean(op.requestBody)],
+        ['413', 'Body over MAX_BODY_BYTES.', BODY_METHODS.has(method)],
+        ['415', 'A body that is not JSON.', BODY_METHODS.has(method)],
         ['429', 'Rate limited; retry after `Retry-After` seconds.', versioned],
         ['503', 'The store is unavailable; retry after `Retry-After` seconds.', versioned],
       ];
@@ -82,6 +83,8 @@ function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
   }
   return document;
 }
+
+const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
 
 const HEADERS: Record<string, HeaderObject> = {
   'X-Request-Id': {

@@ -31,9 +31,12 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
  * is not one of them is the client. (Fastify refuses hop counts: they cannot tell a proxy from
  * a client that connects directly.)
  */
-const toTrustProxy = (arg: { value: unknown }): unknown => {
-  const value = toBoolean(arg);
-  return typeof value === 'string' ? value.trim() : value;
+const toTrustProxy = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim();
+  // Only the two words: `1` reads as "one hop" to anyone who knows Express, and would trust all.
+  if (/^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+  return v;
 };
 
 /** What proxy-addr (Fastify's trustProxy) takes as a trusted proxy: an address, a CIDR or a named range. */

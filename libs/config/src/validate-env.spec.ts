@@ -66,10 +66,22 @@ describe('validateEnv', () => {
     expect(validateEnv({ TRUST_PROXY: 'uniquelocal, 203.0.113.0/24,::1, fd00::/8' }).TRUST_PROXY).toBe(
       'uniquelocal, 203.0.113.0/24,::1, fd00::/8',
     );
-    expect(validateEnv({ TRUST_PROXY: 'off' }).TRUST_PROXY).toBe(false);
-    expect(validateEnv({ TRUST_PROXY: 'on' }).TRUST_PROXY).toBe(true);
-    // A hop count is refused: Fastify would trust no one with it, silently.
-    for (const value of ['2', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1,', '::1/129', '10.0.0.0/8/1']) {
+    expect(validateEnv({ TRUST_PROXY: 'False' }).TRUST_PROXY).toBe(false);
+    expect(validateEnv({ TRUST_PROXY: 'TRUE' }).TRUST_PROXY).toBe(true);
+    // A hop count is refused (Fastify would trust no one with it, silently), and so is `1`, which
+    // reads as one hop but would have meant every hop; other boolean spellings are not taken either.
+    for (const value of [
+      '2',
+      '1',
+      '0',
+      'on',
+      'yes',
+      '10.0.0.0/33',
+      'proxy.example.com',
+      '10.0.0.1,',
+      '::1/129',
+      '10.0.0.0/8/1',
+    ]) {
       expect(() => validateEnv({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY/);
     }
   });
