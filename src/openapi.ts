@@ -77,7 +77,7 @@ function withProblemResponses(document: OpenAPIObject): OpenAPIObject {
       responses.default = { description: 'Error (RFC 9457 problem details)' };
       for (const [status, response] of Object.entries(responses)) {
         if ((status === 'default' || Number(status) >= 400) && !response.content) response.content = content;
-        response.headers = { ...response.headers, ...headersOf(path, op, status, versioned) };
+        response.headers = { ...response.headers, ...headersOf(path, method, status, versioned) };
       }
     }
   }
@@ -107,12 +107,7 @@ const HEADERS: Record<string, HeaderObject> = {
 
 const header = (name: string) => ({ [name]: { $ref: `#/components/headers/${name}` } });
 
-function headersOf(
-  path: string,
-  op: OperationObject,
-  status: string,
-  versioned: boolean,
-): Record<string, object> {
+function headersOf(path: string, method: string, status: string, versioned: boolean): Record<string, object> {
   return {
     ...header('X-Request-Id'),
     ...(versioned
@@ -120,7 +115,7 @@ function headersOf(
       : {}),
     ...(status === '429' || status === '503' ? header('Retry-After') : {}),
     ...(status === '401' ? header('WWW-Authenticate') : {}),
-    ...(path === '/v1/jobs' && op.operationId?.includes('create') && (status === '202' || status === '200')
+    ...(path === '/v1/jobs' && method === 'post' && (status === '202' || status === '200')
       ? header('Location')
       : {}),
   };

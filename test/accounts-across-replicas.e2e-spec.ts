@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { loginAdmin, newApiKey, newUser } from './support/auth';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -98,5 +99,52 @@ describe(`account changes made on one of ${REPLICAS} replica(s) (CONTRACT §4)`,
     });
     expect(disabled.statusCode).toBe(200);
     expect(await becomes(401, asUser)).toBe(401);
+  });
+
+  it('after the LISTEN connection was lost, a change it missed is still honoured at once', async () => {
+    const root = await loginAdmin(replica(0));
+    const user = await newUser(replica(0), root);
+    const asUser = () => replica(1).inject({ method: 'GET', url: '/v1/jobs', headers: user.headers });
+    expect((await asUser()).statusCode).toBe(200);
+    // Every replica's LISTEN connection dies; the disable's notification goes to no one.
+    const db = replica(0).get(DataSource);
+    await db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE application_name = 'jobs-service-listen' AND datname = current_database()`,
+    );
+    for (let left = 1; left > 0;) {
+      [{ left }] = await db.query<{ left: number }[]>(
+        `SELECT count(*)::int AS left FROM pg_stat_activity
+         WHERE application_name = 'jobs-service-listen' AND datname = current_database()`,
+      );
+    }
+    const disabled = await replica(0).inject({
+      method: 'PATCH',
+      url: `/v1/admin/users/${user.id}`,
+      headers: root.headers,
+      payload: { disabled: true },
+    });
+    expect(disabled.statusCode).toBe(200);
+    // Reconnected (after 0.5 s), the other replica forgets what it may have missed.
+    expect(await becomes(401, asUser)).toBe(401);
+  });
+
+  it('counts guesses sent at once to several replicas against one lockout', async () => {
+    const root = await loginAdmin(replica(0));
+    const user = await newUser(replica(0), root);
+    const guesses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        replica(i % 2).inject({
+          method: 'POST',
+          url: '/v1/auth/login',
+          payload: { email: user.email, password: `wrong-password-${i}` },
+          remoteAddress: `198.51.100.${i + 1}`,
+        }),
+      ),
+    );
+    expect(guesses.map((res) => res.statusCode).sort()).toEqual([
+      ...Array(5).fill(401),
+      ...Array(15).fill(429),
+    ]);
   });
 });

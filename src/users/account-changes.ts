@@ -10,10 +10,11 @@ const CHANNEL = 'accounts_changed';
 export type AccountChange = { userId: string } | { apiKeyId: string };
 
 /**
- * Tells every replica's caches (PrincipalCache, Authenticator) what to forget: sent with the
- * change's transaction (PostgreSQL NOTIFY), so a revoked key or a disabled user is refused on
- * every replica as soon as the change commits, not within the caches' 10 s. After a lost
- * LISTEN connection, everything is forgotten: a change may have been missed.
+ * What to forget in the caches (PrincipalCache, Authenticator) after a change, on every replica:
+ * `publish` sends it with the change's transaction (PostgreSQL NOTIFY, so other replicas refuse a
+ * revoked key or a disabled user as soon as the change commits, not within the caches' 10 s), and
+ * `forget` applies it here once the transaction has committed (the embedded store has no other
+ * replica). After a lost LISTEN connection, everything is forgotten: a change may have been missed.
  */
 @Injectable()
 export class AccountChanges implements OnApplicationBootstrap {
@@ -24,7 +25,7 @@ export class AccountChanges implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.notifications.subscribe(CHANNEL, (payload) => this.forget(payload));
+    await this.notifications.subscribe(CHANNEL, (payload) => this.forget(parse(payload)));
     await this.notifications.listen();
   }
 
@@ -37,14 +38,22 @@ export class AccountChanges implements OnApplicationBootstrap {
     );
   }
 
-  private forget(payload: string | null): void {
-    if (payload === null) {
+  /** After the commit, on this replica; null: whatever may have changed. */
+  forget(change: AccountChange | null): void {
+    if (change === null) {
       this.accounts.forgetAll();
       this.authenticator.forgetAllKeys();
-      return;
+    } else if ('userId' in change) {
+      this.accounts.forget(change.userId);
+    } else {
+      this.authenticator.forgetKey(change.apiKeyId);
     }
-    const [kind, id] = payload.split(':', 2);
-    if (kind === 'user') this.accounts.forget(id);
-    else if (kind === 'key') this.authenticator.forgetKeyId(id);
   }
+}
+
+function parse(payload: string | null): AccountChange | null {
+  const [kind, id] = payload?.split(':', 2) ?? [];
+  if (kind === 'user') return { userId: id };
+  if (kind === 'key') return { apiKeyId: id };
+  return null;
 }

@@ -7,7 +7,6 @@ import { keysetPage } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
 import { AccountChanges } from './account-changes';
 import { ApiKey } from './api-key.entity';
-import { Authenticator } from './authenticator';
 import { newToken, sha256 } from './secrets';
 import { toApiKeyDto } from './user.mapper';
 import type { ApiKeyDto, CreatedApiKeyDto, CreateApiKeyDto } from './users.dto';
@@ -22,7 +21,6 @@ const VISIBLE_LENGTH = API_KEY_PREFIX.length + 8;
 export class ApiKeysService {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly authenticator: Authenticator,
     private readonly audit: AuditService,
     private readonly changes: AccountChanges,
     @Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>,
@@ -82,16 +80,15 @@ export class ApiKeysService {
   /** Another user's key id is "not found", never "forbidden": ids of others are not revealed. */
   async revoke(userId: string, id: string): Promise<void> {
     const attempt = { action: 'api_key.revoked', resourceType: 'api_key', resourceId: id };
-    const keyHash = await this.audit.refusalsAudited(attempt, () =>
+    await this.audit.refusalsAudited(attempt, () =>
       this.dataSource.transaction(async (em) => {
         const key = await em.findOneBy(ApiKey, { id, userId, revokedAt: IsNull() });
         if (!key) throw new ApiKeyNotFoundError();
         await em.update(ApiKey, { id }, { revokedAt: new Date() });
         await this.changes.publish(em, { apiKeyId: id });
         await this.audit.record(attempt, em);
-        return key.keyHash;
       }),
     );
-    this.authenticator.forgetKey(keyHash);
+    this.changes.forget({ apiKeyId: id });
   }
 }

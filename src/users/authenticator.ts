@@ -13,7 +13,7 @@ import { TokenIssuer } from './token-issuer';
  */
 @Injectable()
 export class Authenticator {
-  // Revoking a key forgets it here at once, and on other replicas when they hear of it (AccountChanges).
+  // Revoking a key forgets it on every replica when the revocation commits (AccountChanges).
   private readonly keys = new Map<
     string,
     { key: Pick<ApiKey, 'id' | 'userId' | 'expiresAt'> | null; until: number }
@@ -41,12 +41,8 @@ export class Authenticator {
     return { kind: 'apikey', userId: key.userId, role: account.role, apiKeyId: key.id };
   }
 
-  forgetKey(keyHash: string): void {
-    this.keys.delete(keyHash);
-  }
-
-  /** A key revoked on another replica (AccountChanges): its hash is not sent, its id is. */
-  forgetKeyId(id: string): void {
+  /** A revoked key, by id (AccountChanges): the notification carries no hash of the key. */
+  forgetKey(id: string): void {
     for (const [hash, entry] of this.keys) if (entry.key?.id === id) this.keys.delete(hash);
   }
 

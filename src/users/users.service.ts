@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager, IsNull, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { decodeCursor, type Page, toPage, UnauthenticatedError } from '@lib/common';
-import { keysetPage } from '@lib/database';
+import { isUniqueViolation, keysetPage } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
 import { removesLastAdmin } from './admin-rule';
 import { AccountChanges } from './account-changes';
 import { ADMIN_CHANGES_LOCK } from './advisory-locks';
 import { PasswordHasher } from './password-hasher';
-import { PrincipalCache } from './principal-cache';
 import { RefreshToken } from './refresh-token.entity';
 import { User } from './user.entity';
 import { toUserDto } from './user.mapper';
@@ -23,7 +22,6 @@ export class UsersService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly hasher: PasswordHasher,
-    private readonly accounts: PrincipalCache,
     private readonly audit: AuditService,
     private readonly changes: AccountChanges,
   ) {}
@@ -124,7 +122,7 @@ export class UsersService {
           }
           return toUserDto(user);
         })
-        .finally(() => this.accounts.forget(id)),
+        .finally(() => this.changes.forget({ userId: id })),
     );
   }
 
@@ -148,7 +146,7 @@ export class UsersService {
         await this.audit.record(attempt, em);
       });
     });
-    this.accounts.forget(id);
+    this.changes.forget({ userId: id });
   }
 
   async remove(id: string): Promise<void> {
@@ -171,7 +169,7 @@ export class UsersService {
         );
       }),
     );
-    this.accounts.forget(id);
+    this.changes.forget({ userId: id });
   }
 
   /**
@@ -202,8 +200,4 @@ function updateAction(after: { disabled?: unknown; role?: unknown }): string {
 
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505';
 }

@@ -6,6 +6,7 @@ export * from './migration-status.service';
 export * from './store-unavailable';
 export * from './keyset';
 export * from './rejected-statement';
+export * from './sql-state';
 export * from './in-turn';
 export * from './pglite-template';
 export * from './prepared-statement';
