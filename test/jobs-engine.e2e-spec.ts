@@ -275,6 +275,17 @@ describe('job engine (CONTRACT §5)', () => {
       const [start] = observed.startTimes.get(job.id) ?? [];
       expect(start).toBeGreaterThanOrEqual(Date.parse(job.runAt) - 50);
       expect(start - Date.parse(job.createdAt)).toBeLessThan(5000);
+      // The claim reads the times as epoch milliseconds: the handler sees the API's times exactly.
+      expect(observed.jobs.get(job.id)).toEqual({
+        id: job.id,
+        type: 'test.counting',
+        name: null,
+        ownerId: job.ownerId,
+        priority: 5,
+        maxAttempts: job.maxAttempts,
+        timeoutSeconds: job.timeoutSeconds,
+        createdAt: new Date(job.createdAt),
+      });
     });
 
     it('shows progress while a job runs, and 100 when it is done', async () => {

@@ -10,6 +10,10 @@ const end = (id: string, leaseToken = '1'): AttemptEnd => ({
   finishedAt: new Date(),
 });
 
+/** The writer's answer for one end, as a promise. */
+const written = (writer: AttemptWriter, attemptEnd: AttemptEnd): Promise<JobMove | null> =>
+  new Promise((done) => writer.add(attemptEnd, done));
+
 const applied = (ends: AttemptEnd[]): JobMove[] =>
   ends.map((e) => ({ id: e.id, type: 't', status: e.status, leaseToken: e.leaseToken }));
 
@@ -20,7 +24,7 @@ describe('AttemptWriter (coalesced, fenced attempt writes)', () => {
       batches.push(ends.length);
       return Promise.resolve(applied(ends));
     });
-    const moves = await Promise.all(Array.from({ length: 50 }, (_, i) => writer.add(end(`j${i}`))));
+    const moves = await Promise.all(Array.from({ length: 50 }, (_, i) => written(writer, end(`j${i}`))));
     expect(batches).toEqual([50]);
     expect(moves.map((m) => m?.id)).toEqual(Array.from({ length: 50 }, (_, i) => `j${i}`));
   });
@@ -31,7 +35,7 @@ describe('AttemptWriter (coalesced, fenced attempt writes)', () => {
       batches.push(ends.length);
       return Promise.resolve(applied(ends));
     });
-    await Promise.all(Array.from({ length: 1200 }, (_, i) => writer.add(end(`j${i}`))));
+    await Promise.all(Array.from({ length: 1200 }, (_, i) => written(writer, end(`j${i}`))));
     expect(batches).toEqual([500, 500, 200]);
   });
 
@@ -40,7 +44,7 @@ describe('AttemptWriter (coalesced, fenced attempt writes)', () => {
     const writer = new AttemptWriter((ends) =>
       Promise.resolve(applied(ends.filter((e) => !(e.id === 'a' && e.leaseToken === '1')))),
     );
-    const [stale, live] = await Promise.all([writer.add(end('a', '1')), writer.add(end('a', '2'))]);
+    const [stale, live] = await Promise.all([written(writer, end('a', '1')), written(writer, end('a', '2'))]);
     expect(stale).toBeNull();
     expect(live).toMatchObject({ id: 'a', leaseToken: '2' });
   });
@@ -51,7 +55,7 @@ describe('AttemptWriter (coalesced, fenced attempt writes)', () => {
       calls += 1;
       return calls < 3 ? Promise.reject(new Error('store down')) : Promise.resolve(applied(ends));
     });
-    const move = await writer.add(end('x'));
+    const move = await written(writer, end('x'));
     expect(move?.id).toBe('x');
     expect(calls).toBe(3);
   });
@@ -62,8 +66,8 @@ describe('AttemptWriter (coalesced, fenced attempt writes)', () => {
       written.push(...ends.map((e) => e.id));
       return Promise.resolve(applied(ends));
     });
-    void writer.add(end('p'));
-    void writer.add(end('q'));
+    writer.add(end('p'), () => undefined);
+    writer.add(end('q'), () => undefined);
     await writer.flush();
     expect(written).toEqual(['p', 'q']);
     expect(writer.size).toBe(0);
@@ -80,7 +84,7 @@ describe('AttemptWriter with an end the store refuses for its content', () => {
       }
       return Promise.resolve(applied(ends));
     });
-    const moves = await Promise.all(['a', 'bad', 'c'].map((id) => writer.add(end(id))));
+    const moves = await Promise.all(['a', 'bad', 'c'].map((id) => written(writer, end(id))));
     expect(moves.map((m) => m?.id ?? null)).toEqual(['a', null, 'c']);
     expect(calls).toEqual([3, 1, 1, 1]);
   });

@@ -10,12 +10,13 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { ConditionWaiter } from '@lib/common';
 import { appConfig, jobsConfig } from '@lib/config';
+import { AttemptTimeouts } from './attempt-timeouts';
 import { AttemptWriter } from './attempt-writer';
 import { claimCapacity, nextClaim } from './claim-capacity';
 import { JobHandlerRegistry } from './job-handler-registry';
 import { runAttempt, RunningAttempt } from './job-runner';
 import { JobSignals } from './job-signals';
-import { type AttemptEnd, type ClaimedJob, JobStore } from './job-store';
+import { type AttemptEnd, type ClaimedJob, type JobMove, JobStore } from './job-store';
 import { JobMetrics } from './jobs.metrics';
 import { LeaseKeeper } from './lease-keeper';
 
@@ -44,11 +45,12 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly logger = new Logger(JobEngine.name);
   /**
-   * Keyed by attempt (job id and lease token), not by job: a stale attempt whose handler ignores
-   * its signal may still be running here when this worker claims the same job again.
+   * By attempt, not by job: a stale attempt whose handler ignores its signal may still be running
+   * here when this worker claims the same job again.
    */
-  private readonly running = new Map<string, RunningAttempt>();
+  private readonly running = new Set<RunningAttempt>();
   private readonly writer: AttemptWriter;
+  private readonly timeouts = new AttemptTimeouts(() => this.running);
   private readonly leases: LeaseKeeper;
   private buffer: ClaimedJob[] = [];
   /** Slots held for submits in flight (reserveSlot → settleSlot). */
@@ -56,7 +58,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   /** Types an admin paused (CONTRACT §5): not claimed, re-read every second and on a signal. */
   private paused = new Set<string>();
   /** Attempts that ended but whose outcome is not written yet (see LeaseHolder.unwritten). */
-  private readonly unwritten = new Map<string, { id: string; leaseToken: string }>();
+  private readonly unwritten = new Set<ClaimedJob>();
   private claiming = false;
   private wakeAgain = false;
   /**
@@ -91,9 +93,9 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       metrics,
       config.leaseSeconds,
       {
-        running: () => this.running.values(),
+        running: () => this.running,
         buffered: () => this.buffer,
-        unwritten: () => this.unwritten.values(),
+        unwritten: () => this.unwritten,
         dropBuffered: (lost) => (this.buffer = this.buffer.filter((job) => !lost.includes(job))),
         cancelBuffered: (jobId) => this.cancelLocal(jobId),
         requeued: () => this.wake(),
@@ -241,7 +243,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
 
   /** A cancel request: aborts the running attempt, or hands a buffered job back (it ends cancelled). */
   private cancelLocal(jobId: string): void {
-    for (const attempt of this.running.values()) if (attempt.job.id === jobId) attempt.abort('cancel');
+    for (const attempt of this.running) if (attempt.job.id === jobId) attempt.abort('cancel');
     const buffered = this.buffer.filter((job) => job.id === jobId);
     if (buffered.length === 0) return;
     this.buffer = this.buffer.filter((job) => job.id !== jobId);
@@ -257,15 +259,15 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       return;
     }
     const attempt = new RunningAttempt(job);
-    const key = `${job.id}/${job.leaseToken}`;
-    this.running.set(key, attempt);
+    this.running.add(attempt);
+    this.timeouts.watch(attempt);
     // Ready since its run time, or since it was created when it was submitted with a past runAt:
     // a runAt of 2000 must not make one job look as if it had waited 26 years.
     const readySince = job.runAt > job.createdAt ? job.runAt : job.createdAt;
     this.metrics.attemptStarted(job.type, readySince, attempt.startedAt);
     const payload = this.registry.toHandlerPayload(type, job.payload);
     void runAttempt(type, payload, attempt, this.config.maxResultBytes, this.logger).then((end) => {
-      this.running.delete(key);
+      this.running.delete(attempt);
       this.record(job, attempt, end);
       this.waiters.changed();
       this.dispatch();
@@ -285,19 +287,20 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       this.avgRunMs.set(job.type, avg === undefined ? runMs : 0.9 * avg + 0.1 * runMs);
     }
     this.metrics.attemptEnded(job.type, end.outcome, runMs);
-    const key = `${job.id}/${job.leaseToken}`;
-    this.unwritten.set(key, { id: job.id, leaseToken: job.leaseToken });
-    void this.writer.add(end).then((move) => {
-      this.unwritten.delete(key);
-      this.refill();
-      if (!move) {
-        this.metrics.staleWrite('finish');
-        this.logger.warn({ jobId: job.id, leaseToken: job.leaseToken }, 'Stale write refused (fenced)');
-        return;
-      }
-      this.metrics.jobFinished(move.type, move.status);
-      if (move.status === 'queued' && end.runAt) this.wakeAt(end.runAt);
-    });
+    this.unwritten.add(job);
+    this.writer.add(end, (move) => this.written(job, end, move));
+  }
+
+  private written(job: ClaimedJob, end: AttemptEnd, move: JobMove | null): void {
+    this.unwritten.delete(job);
+    this.refill();
+    if (!move) {
+      this.metrics.staleWrite('finish');
+      this.logger.warn({ jobId: job.id, leaseToken: job.leaseToken }, 'Stale write refused (fenced)');
+      return;
+    }
+    this.metrics.jobFinished(move.type, move.status);
+    if (move.status === 'queued' && end.runAt) this.wakeAt(end.runAt);
   }
 
   /** Wakes at `at` (a retry's or a delayed job's run time), keeping only the earliest timer. */
@@ -340,10 +343,11 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       // Leases must outlive the grace period, so heartbeats go on meanwhile.
       const heartbeat = setInterval(() => void this.leases.renew(), TICK_MS);
       await this.waiters.until(() => this.running.size === 0, graceMs);
-      for (const attempt of this.running.values()) attempt.abort('shutdown');
+      for (const attempt of this.running) attempt.abort('shutdown');
       await this.waiters.until(() => this.running.size === 0);
       clearInterval(heartbeat);
     }
+    this.timeouts.stop();
     // A store that is down cannot take the last writes; their leases expire and the jobs run
     // again elsewhere (at-least-once), so the drain does not wait past the hard limit for it.
     // The same bounded wait as the grace period's, whose timer ends with it (a hand-made race

@@ -47,9 +47,31 @@ describe('runAttempt and its abort switch', () => {
     });
   });
 
-  it('times out after timeoutSeconds', async () => {
-    const end = await runAttempt(typeOf(forever), {}, new RunningAttempt(job), 1024, logger);
-    expect(end).toMatchObject({ outcome: 'timeout', errorCode: 'TIMEOUT' });
+  it('ends a timed-out attempt as a retryable TIMEOUT failure', async () => {
+    const attempt = new RunningAttempt(job);
+    const running = runAttempt(typeOf(forever), {}, attempt, 1024, logger);
+    attempt.abort('timeout');
+    expect(await running).toMatchObject({
+      status: 'queued',
+      outcome: 'timeout',
+      errorCode: 'TIMEOUT',
+      errorMessage: 'The attempt ran longer than 0.05 s.',
+    });
+  });
+
+  it('ends at once an attempt aborted before its handler was called', async () => {
+    const attempt = new RunningAttempt(job);
+    attempt.abort('cancel');
+    const end = await runAttempt(typeOf(forever), {}, attempt, 1024, logger);
+    expect(end).toMatchObject({ outcome: 'cancelled' });
+  });
+
+  it('fails an attempt whose handler throws before returning a promise', async () => {
+    const throwsAtOnce = (() => {
+      throw new Error('sync');
+    }) as () => Promise<unknown>;
+    const end = await runAttempt(typeOf(throwsAtOnce), {}, new RunningAttempt(job), 1024, logger);
+    expect(end).toMatchObject({ outcome: 'failed', errorCode: 'HANDLER_ERROR', errorMessage: 'sync' });
   });
 
   it('drops the outcome of an attempt whose lease was lost, and puts a shut-down one back unspent', async () => {

@@ -17,19 +17,19 @@ export class AttemptAborted extends Error {
 /** A running attempt as the engine tracks it: its abort switch and unwritten progress. */
 export class RunningAttempt {
   readonly startedAt = new Date();
+  /** When it times out, on the monotonic clock (performance.now; see AttemptTimeouts). */
+  readonly deadline: number;
   progress?: number;
   progressMessage?: string | null;
   progressDirty = false;
   /** Why it was aborted, once it was. */
   reason?: AttemptAborted;
-  /** Rejects with `reason` on abort: what the handler's promise races against. */
-  readonly aborted: Promise<never>;
-  private rejectAborted!: (reason: AttemptAborted) => void;
+  /** Set by runAttempt while the handler runs: ends its wait at the abort. */
+  onAbort?: (reason: AttemptAborted) => void;
   private controller?: AbortController;
 
   constructor(readonly job: ClaimedJob) {
-    this.aborted = new Promise((_, reject) => (this.rejectAborted = reject));
-    this.aborted.catch(() => undefined);
+    this.deadline = performance.now() + job.timeoutSeconds * 1000;
   }
 
   /**
@@ -49,7 +49,7 @@ export class RunningAttempt {
     if (this.reason) return;
     this.reason = new AttemptAborted(kind);
     this.controller?.abort(this.reason);
-    this.rejectAborted(this.reason);
+    this.onAbort?.(this.reason);
   }
 
   report(percent: number, message?: string): void {
@@ -103,8 +103,9 @@ class AttemptContext implements JobContext<unknown> {
 /**
  * Runs one attempt through its handler and says how it ended (CONTRACT §5): a result within the
  * size cap, a failure retried with backoff or final, a timeout, a cancel, or an interruption by
- * the shutdown drain. Returns null when the lease was lost: the attempt belongs to another
- * worker now and nothing of it may be written.
+ * the shutdown drain; the aborts come from the engine (AttemptTimeouts, cancel, the lease keeper,
+ * the drain). Returns null when the lease was lost: the attempt belongs to another worker now and
+ * nothing of it may be written.
  */
 export async function runAttempt(
   type: JobType,
@@ -114,11 +115,16 @@ export async function runAttempt(
   logger: Logger,
 ): Promise<AttemptEnd | null> {
   const { job } = attempt;
-  const timer = setTimeout(() => attempt.abort('timeout'), job.timeoutSeconds * 1000);
   const context = new AttemptContext(attempt, payload);
   try {
-    // The race frees the slot when the signal fires, even if a handler ignores it.
-    const result = await Promise.race([type.handler.handle(context), attempt.aborted]);
+    // Settles at the handler's end or at the abort, whichever comes first: the slot is freed when
+    // the signal fires, even if a handler ignores it. One promise, not a race against a promise
+    // of the abort made for every attempt (promises are a noop job's main garbage).
+    const result = await new Promise<unknown>((resolve, reject) => {
+      attempt.onAbort = reject;
+      type.handler.handle(context).then(resolve, reject);
+      if (attempt.reason) reject(attempt.reason);
+    });
     return succeeded(attempt, result, maxResultBytes);
   } catch (error) {
     if (attempt.reason) return aborted(attempt, attempt.reason);
@@ -127,8 +133,6 @@ export async function runAttempt(
       logger.warn({ jobId: job.id, type: job.type, err: error }, 'Job attempt failed');
     }
     return failed(attempt, error);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -165,7 +169,8 @@ function succeeded(attempt: RunningAttempt, result: unknown, maxResultBytes: num
       }),
     );
   }
-  if (Buffer.byteLength(json) > maxResultBytes) {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most results need no count.
+  if (json.length * 3 > maxResultBytes && Buffer.byteLength(json) > maxResultBytes) {
     return failed(
       attempt,
       new JobFailure(

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { storableJson, storableText } from '@lib/common';
+import { isoTime, storableJson, storableText } from '@lib/common';
 import { type ArrayElement, arrayLiteral } from '@lib/database';
 import { compareClaimOrder } from './claim-order';
 import type { AttemptOutcome, JobStatus } from './job-lifecycle';
@@ -25,6 +25,9 @@ export interface ClaimedJob {
   runAt: Date;
   createdAt: Date;
 }
+
+/** A claimed job as the claim's row holds it: times in epoch milliseconds. */
+type ClaimedRow = Omit<ClaimedJob, 'runAt' | 'createdAt'> & { runAt: number; createdAt: number };
 
 /** How one attempt ended, as the worker decided it; the store may still turn it into `cancelled`. */
 export interface AttemptEnd {
@@ -81,17 +84,30 @@ export class JobStore {
     // jobs_claim (migration 1796200000000) is one statement that takes rows from job_queue with
     // FOR UPDATE SKIP LOCKED, marks their jobs running and leases them; it pins its plan, which
     // each connection keeps (PL/pgSQL, migration 1796300000000).
-    const rows = await this.rows<ClaimedJob>(
+    // The times come as epoch milliseconds and become Dates here: the driver's parser for
+    // timestamptz text took ~5 % of the worker's CPU on a drain of noop jobs (profile). Truncated
+    // to the millisecond first, as that parser and a Date truncate, and rounded: the float8 is
+    // within a thousandth of a millisecond of a whole one.
+    const rows = await this.rows<ClaimedRow>(
       `SELECT id, type, name, owner_id AS "ownerId", priority, payload, attempts,
          attempt_offset AS "attemptOffset",
          max_attempts AS "maxAttempts", timeout_seconds AS "timeoutSeconds",
          backoff_base_seconds AS "backoffBaseSeconds", backoff_max_seconds AS "backoffMaxSeconds",
-         lease_token AS "leaseToken", run_at AS "runAt", created_at AS "createdAt"
+         lease_token AS "leaseToken",
+         date_part('epoch', date_trunc('milliseconds', run_at)) * 1000 AS "runAt",
+         date_part('epoch', date_trunc('milliseconds', created_at)) * 1000 AS "createdAt"
        FROM jobs_claim($1::text[], $2, $3, $4)`,
       [types, limit, leaseSeconds, workerId],
     );
+    // Converted in place, not copied: one object per claimed job is enough garbage.
+    const jobs = rows as unknown as ClaimedJob[];
+    for (const row of rows) {
+      const job = row as unknown as ClaimedJob;
+      job.runAt = new Date(Math.round(row.runAt));
+      job.createdAt = new Date(Math.round(row.createdAt));
+    }
     // RETURNING follows no particular order; start them in the order they were chosen.
-    return rows.sort(compareClaimOrder);
+    return jobs.sort(compareClaimOrder);
   }
 
   /**
@@ -125,8 +141,9 @@ export class JobStore {
         col((end) => (end.unspend ? 1 : 0)),
         col((end) => end.progress),
         col((end) => (end.progressMessage == null ? null : storableText(end.progressMessage))),
-        col((end) => end.startedAt),
-        col((end) => end.finishedAt),
+        // isoTime: the ends of a batch share a few milliseconds, and toISOString cost ~0.45 µs each.
+        col((end) => isoTime(end.startedAt)),
+        col((end) => isoTime(end.finishedAt)),
       ],
     );
   }

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { type HandlesJob, type JobContext, JobHandler } from '../../src/jobs/job-handler';
+import { type HandlesJob, type JobContext, JobHandler, type JobInfo } from '../../src/jobs/job-handler';
 import { NonRetryableJobError } from '../../src/jobs/job-failure';
 
 /**
@@ -18,7 +18,10 @@ export const observed = {
   aborts: new Map<string, string>(),
   /** job id → a release function while a `gate` job waits. */
   gates: new Map<string, () => void>(),
+  /** job id → the job as its handler's context last showed it. */
+  jobs: new Map<string, JobInfo>(),
   reset(): void {
+    this.jobs.clear();
     this.invocations.clear();
     this.startTimes.clear();
     this.aborts.clear();
@@ -26,7 +29,9 @@ export const observed = {
   },
 };
 
-function see(jobId: string, signal: AbortSignal): void {
+function see(job: JobInfo, signal: AbortSignal): void {
+  const jobId = job.id;
+  observed.jobs.set(jobId, job);
   observed.invocations.set(jobId, (observed.invocations.get(jobId) ?? 0) + 1);
   observed.startTimes.set(jobId, [...(observed.startTimes.get(jobId) ?? []), Date.now()]);
   signal.addEventListener('abort', () => {
@@ -46,7 +51,7 @@ export class CountingPayload {
 @JobHandler({ type: 'test.counting', payload: CountingPayload })
 export class CountingHandler implements HandlesJob<CountingPayload, { ok: true }> {
   async handle({ job, payload, signal }: JobContext<CountingPayload>): Promise<{ ok: true }> {
-    see(job.id, signal);
+    see(job, signal);
     if (payload.sleepMs) await sleep(payload.sleepMs, undefined, { signal });
     return { ok: true };
   }
@@ -67,7 +72,7 @@ export class FlakyPayload {
 @JobHandler({ type: 'test.flaky', payload: FlakyPayload, defaultMaxAttempts: 5 })
 export class FlakyHandler implements HandlesJob<FlakyPayload, { attempt: number }> {
   handle({ job, payload, attempt, signal }: JobContext<FlakyPayload>): Promise<{ attempt: number }> {
-    see(job.id, signal);
+    see(job, signal);
     if (attempt <= payload.failTimes) {
       if (payload.nonRetryable)
         throw new NonRetryableJobError(`refused on attempt ${attempt}`, 'TEST_REFUSED');
@@ -95,7 +100,7 @@ export class BigResultHandler implements HandlesJob<BigResultPayload, string> {
 @JobHandler({ type: 'test.stubborn', payload: CountingPayload })
 export class StubbornHandler implements HandlesJob<CountingPayload, { ok: true }> {
   async handle({ job, payload, signal }: JobContext<CountingPayload>): Promise<{ ok: true }> {
-    see(job.id, signal);
+    see(job, signal);
     await sleep(payload.sleepMs ?? 0);
     return { ok: true };
   }
@@ -108,7 +113,7 @@ export class StubbornHandler implements HandlesJob<CountingPayload, { ok: true }
 @JobHandler({ type: 'test.gate' })
 export class GateHandler implements HandlesJob<unknown, { released: true }> {
   async handle({ job, signal, progress }: JobContext<unknown>): Promise<{ released: true }> {
-    see(job.id, signal);
+    see(job, signal);
     await new Promise<void>((resolve) => observed.gates.set(job.id, resolve));
     progress(50, 'released');
     return { released: true };
