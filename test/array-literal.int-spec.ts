@@ -26,8 +26,17 @@ describe('arrayLiteral (libs/database)', () => {
       ['', 'NULL', 'null', '{}', '{"a":"\\\\"}', 'a,b', ' x ', '"', '\\', 'é☃\u{1F600}'],
       [null, 'x', null],
       [],
+      // One value repeated (a batch's statuses, its NULLs) is built another way: by repetition.
+      ['"\\', '"\\', '"\\'],
+      [null, null, null],
+      ['NULL'],
+      ['a', 'a', 'a', 'b'],
     ];
-    const random = fc.sample(fc.array(fc.option(fc.string({ unit: 'grapheme' }), { nil: null })), 200);
+    const random = [
+      ...fc.sample(fc.array(fc.option(fc.string({ unit: 'grapheme' }), { nil: null })), 200),
+      // Few distinct values: runs of one value, then another.
+      ...fc.sample(fc.array(fc.constantFrom<string | null>('a', null, 'NULL', '', '"\\,{}')), 200),
+    ];
     for (const values of [...samples, ...random]) {
       // PostgreSQL text cannot hold NUL; the service never sends one (storableText).
       const clean = values.map((v) => (v === null ? null : v.replaceAll('\u0000', '')));
@@ -41,5 +50,26 @@ describe('arrayLiteral (libs/database)', () => {
     expect(await read<boolean>(arrayLiteral([true, false]), 'boolean[]')).toEqual([true, false]);
     const at = new Date('2026-12-03T08:00:00.123Z');
     expect(await read<Date | null>(arrayLiteral([at, null]), 'timestamptz[]')).toEqual([at, null]);
+    expect(await read<number>(arrayLiteral([100, 100]), 'smallint[]')).toEqual([100, 100]);
+  });
+
+  it('reads each element through a pick when given one', async () => {
+    const rows = [
+      { id: 'a', n: 1 },
+      { id: 'b', n: 1 },
+      { id: null, n: 2 },
+    ];
+    expect(
+      await read<string | null>(
+        arrayLiteral(rows, (row) => row.id),
+        'text[]',
+      ),
+    ).toEqual(['a', 'b', null]);
+    expect(
+      await read<number>(
+        arrayLiteral(rows, (row) => row.n),
+        'int[]',
+      ),
+    ).toEqual([1, 1, 2]);
   });
 });

@@ -117,6 +117,36 @@ describe('runAttempt and its abort switch', () => {
     expect(attempt.signal.reason).toMatchObject({ kind: 'shutdown' });
   });
 
+  it('gives a handler its job (without the lease) and a progress it may destructure', async () => {
+    const attempt = new RunningAttempt(job);
+    let seen: unknown;
+    await runAttempt(
+      typeOf(({ job: info, progress, attempt: number }) => {
+        progress(42, 'half');
+        seen = { info, number };
+        return Promise.resolve(null);
+      }),
+      {},
+      attempt,
+      1024,
+      logger,
+    );
+    expect(seen).toEqual({
+      info: {
+        id: job.id,
+        type: 't',
+        name: null,
+        ownerId: 'o',
+        priority: 5,
+        maxAttempts: 3,
+        timeoutSeconds: 0.05,
+        createdAt: job.createdAt,
+      },
+      number: 1,
+    });
+    expect(attempt).toMatchObject({ progress: 42, progressMessage: 'half', progressDirty: true });
+  });
+
   it('returns what the handler resolved when nothing aborts it', async () => {
     const end = await runAttempt(
       typeOf(() => Promise.resolve({ ok: 1 })),

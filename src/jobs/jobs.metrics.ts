@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectMetric, makeCounterProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { CounterTally } from '@lib/observability';
 import type { Counter, Histogram } from 'prom-client';
 import type { AttemptOutcome, JobStatus } from './job-lifecycle';
 
@@ -9,6 +10,13 @@ const ATTEMPTS = 'job_attempts_total';
 const RUN_DURATION = 'job_run_duration_seconds';
 const QUEUE_WAIT = 'job_queue_wait_seconds';
 const STALE_WRITES = 'job_stale_writes_total';
+
+/**
+ * The two counters every job moves (twice per job) count in tallies, added when /metrics reads
+ * them. Module-wide like the registry they flush into: apps in one process share its metrics.
+ */
+const finishedTally = new CounterTally('type', 'outcome');
+const attemptsTally = new CounterTally('type', 'outcome');
 
 // From a millisecond noop to an hour-long job.
 const DURATION_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 30, 120, 600, 3600];
@@ -20,6 +28,9 @@ export const jobMetricProviders = [
     name: FINISHED,
     help: 'Jobs that reached a final state, by type and final status.',
     labelNames: ['type', 'outcome'],
+    collect() {
+      finishedTally.flushInto(this);
+    },
   }),
   makeCounterProvider({
     name: ATTEMPTS,
@@ -27,6 +38,9 @@ export const jobMetricProviders = [
       'Attempts ended, by type and outcome; "deferred" ones never started (the handler declined, ' +
       "e.g. while its target's circuit was open) and spent no attempt.",
     labelNames: ['type', 'outcome'],
+    collect() {
+      attemptsTally.flushInto(this);
+    },
   }),
   makeHistogramProvider({
     name: RUN_DURATION,
@@ -52,8 +66,6 @@ export const jobMetricProviders = [
 export class JobMetrics {
   constructor(
     @InjectMetric(CREATED) private readonly created: Counter<'type'>,
-    @InjectMetric(FINISHED) private readonly finished: Counter<'type' | 'outcome'>,
-    @InjectMetric(ATTEMPTS) private readonly attempts: Counter<'type' | 'outcome'>,
     @InjectMetric(RUN_DURATION) private readonly runDuration: Histogram<'type'>,
     @InjectMetric(QUEUE_WAIT) private readonly queueWait: Histogram<'type'>,
     @InjectMetric(STALE_WRITES) private readonly staleWrites: Counter<'kind'>,
@@ -68,13 +80,13 @@ export class JobMetrics {
   }
 
   attemptEnded(type: string, outcome: AttemptOutcome | 'deferred', durationMs: number): void {
-    this.attempts.inc({ type, outcome });
+    attemptsTally.add(type, outcome);
     if (outcome !== 'deferred') this.runDuration.observe({ type }, durationMs / 1000);
   }
 
   jobFinished(type: string, status: JobStatus): void {
     if (status === 'queued' || status === 'running') return;
-    this.finished.inc({ type, outcome: status });
+    finishedTally.add(type, status);
   }
 
   staleWrite(kind: 'finish' | 'heartbeat' | 'release', count = 1): void {

@@ -3,3 +3,4 @@ export * from './logging/redaction';
 export * from './metrics/http-metrics';
 export * from './metrics/metrics.module';
 export * from './logging/root-logger';
+export * from './metrics/counter-tally';
