@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
+import { JobStore } from '../src/jobs/job-store';
 import { loginAdmin, type Session } from './support/auth';
 import { getJob, type JobJson, narrowTableDisagreements, submitJob, waitForJob } from './support/jobs';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -362,6 +363,37 @@ describe('job engine (CONTRACT §5)', () => {
 
     it('kept each job above in job_queue exactly while queued and in job_leases exactly while running', async () => {
       expect(await narrowTableDisagreements(t.app.get(DataSource))).toEqual([]);
+    });
+  });
+
+  describe('shutdown', () => {
+    it('lets a periodic task finish its store call before the store closes', async () => {
+      const t = await startWorker();
+      const store = t.app.get(JobStore);
+      const read = store.pausedTypes.bind(store);
+      let outcome = 'not called';
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      // The next read of the paused types (a tick a second) waits for the test, then reads.
+      jest.spyOn(store, 'pausedTypes').mockImplementationOnce(async () => {
+        outcome = 'waiting';
+        await released;
+        try {
+          const paused = await read();
+          outcome = 'read';
+          return paused;
+        } catch (error) {
+          outcome = `failed: ${String(error)}`;
+          throw error;
+        }
+      });
+      await until(() => outcome === 'waiting', 'a read of the paused types');
+      const closing = t.close();
+      await sleep(300);
+      expect(outcome).toBe('waiting');
+      release();
+      await closing;
+      expect(outcome).toBe('read');
     });
   });
 

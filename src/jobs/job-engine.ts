@@ -73,6 +73,10 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
   private wakeTimer?: { at: number; timer: NodeJS.Timeout };
+  /** Store calls of the periodic tasks in flight (inBackground). */
+  private readonly background = new Set<Promise<void>>();
+  /** The drain is over: no task may start a store call any more. */
+  private stopped = false;
   private lastStoreWarning = 0;
   /** What the drain waits for: a claim loop or an attempt ended. */
   private readonly waiters = new ConditionWaiter();
@@ -113,14 +117,17 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     this.started = true;
     this.signals.onReady(() => this.wake());
     this.signals.onCancel((jobId) => this.cancelLocal(jobId));
-    this.signals.onQueuesChanged(() => void this.refreshPaused());
+    this.signals.onQueuesChanged(() => this.inBackground(() => this.refreshPaused()));
     await this.signals.listen();
     const leaseMs = this.config.leaseSeconds * 1000;
     this.timers.push(
       setInterval(() => this.wake(), this.config.pollIntervalMs),
-      setInterval(() => void this.leases.renew(), TICK_MS),
-      setInterval(() => void this.refreshPaused(), TICK_MS),
-      setInterval(() => void this.leases.reap(), Math.min(5000, Math.max(1000, leaseMs / 2))),
+      setInterval(() => this.inBackground(() => this.leases.renew()), TICK_MS),
+      setInterval(() => this.inBackground(() => this.refreshPaused()), TICK_MS),
+      setInterval(
+        () => this.inBackground(() => this.leases.reap()),
+        Math.min(5000, Math.max(1000, leaseMs / 2)),
+      ),
     );
     this.logger.log(
       `Worker ${this.workerId} started: concurrency ${this.config.concurrency}, types ${this.registry.types().join(', ')}`,
@@ -341,7 +348,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     if (this.running.size > 0) {
       this.logger.log(`Draining: waiting up to ${graceMs} ms for ${this.running.size} running job(s)`);
       // Leases must outlive the grace period, so heartbeats go on meanwhile.
-      const heartbeat = setInterval(() => void this.leases.renew(), TICK_MS);
+      const heartbeat = setInterval(() => this.inBackground(() => this.leases.renew()), TICK_MS);
       await this.waiters.until(() => this.running.size === 0, graceMs);
       for (const attempt of this.running) attempt.abort('shutdown');
       await this.waiters.until(() => this.running.size === 0);
@@ -352,14 +359,27 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     // again elsewhere (at-least-once), so the drain does not wait past the hard limit for it.
     // The same bounded wait as the grace period's, whose timer ends with it (a hand-made race
     // had left its 5 s timer keeping every stopped process alive).
+    // The periodic tasks' store calls in flight are waited for too: the store's close cuts a
+    // query short, which logged a warning after an unlucky clean shutdown.
     let flushed = false;
     void this.writer.flush().then(() => {
       flushed = true;
       this.waiters.changed();
     });
-    await this.waiters.until(() => flushed, FLUSH_LIMIT_MS);
+    await this.waiters.until(() => flushed && this.background.size === 0, FLUSH_LIMIT_MS);
     this.writer.close();
+    this.stopped = true;
     this.logger.log('Worker drained');
+  }
+
+  /** Runs a periodic task's store work, which the drain waits for (the tasks report their own errors). */
+  private inBackground(task: () => Promise<void>): void {
+    if (this.stopped) return;
+    const run: Promise<void> = task().finally(() => {
+      this.background.delete(run);
+      this.waiters.changed();
+    });
+    this.background.add(run);
   }
 
   private warnStore(what: string, error: unknown): void {
