@@ -13,7 +13,7 @@ import { startReady } from './scenarios/start-ready';
 import { describeMachine } from './support/machine';
 import { parseOptions } from './support/options';
 import { SERVICE_LOG, serviceLogSummary } from './support/service';
-import { type Measurement, renderTable } from './support/table';
+import { type Measurement, renderPerRepRatios, renderTable } from './support/table';
 import { graphileWorker } from './systems/graphile-worker';
 import { ours } from './systems/ours';
 import { pgBoss } from './systems/pg-boss';
@@ -59,13 +59,11 @@ async function main(): Promise<void> {
   );
   for (const system of systems) console.log(`- ${system.name}: ${system.settings}`);
   if (Object.keys(options.oursEnv).length) console.log(`- ours --env: ${JSON.stringify(options.oursEnv)}`);
-  console.log(
-    `\n${renderTable(
-      measurements,
-      scenarios.map((s) => `(${s.key}) ${s.title}`),
-      systems.map((s) => s.name),
-    )}\n`,
-  );
+  const scenarioNames = scenarios.map((s) => `(${s.key}) ${s.title}`);
+  const systemNames = systems.map((s) => s.name);
+  console.log(`\n${renderTable(measurements, scenarioNames, systemNames)}\n`);
+  const perRep = renderPerRepRatios(measurements, scenarioNames, systemNames);
+  if (perRep.length > 0) console.log(`Per rep, in the order run:\n${perRep.join('\n')}\n`);
   reportServiceLog();
   if (options.json) writeFileSync(options.json, JSON.stringify({ machine, options, measurements }, null, 2));
 }

@@ -61,3 +61,38 @@ export function renderTable(measurements: Measurement[], scenarios: string[], sy
   const rule = `|${widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
+
+/**
+ * For each throughput of a scenario the peers ran too: ours/peer in each repetition. The reps
+ * interleave the systems, so the two runs of a pair shared the host's state of the moment; on a
+ * drifting host these ratios vary less than those of the medians (one system's median may come
+ * from a quick rep, the other's from a slow one).
+ */
+export function renderPerRepRatios(
+  measurements: Measurement[],
+  scenarios: string[],
+  systems: string[],
+): string[] {
+  const [ours, ...peers] = systems;
+  const lines: string[] = [];
+  for (const scenario of scenarios) {
+    const runs = measurements.filter((m) => m.scenario === scenario && m.metrics);
+    const reps = [...new Set(runs.map((m) => m.rep))].sort((a, b) => a - b);
+    if (reps.length < 2) continue;
+    const metricOf = (system: string, rep: number, metric: string) =>
+      runs.find((m) => m.system === system && m.rep === rep)?.metrics?.[metric] ?? Number.NaN;
+    const metrics = [...new Set(runs.flatMap((m) => Object.keys(m.metrics ?? {})))].filter((metric) =>
+      /\/s$/.test(metric),
+    );
+    for (const metric of metrics) {
+      const parts = peers.flatMap((peer) => {
+        const ratios = reps.map((rep) => metricOf(ours, rep, metric) / metricOf(peer, rep, metric));
+        return ratios.some(Number.isFinite)
+          ? [`${ours}/${peer} ${ratios.map((r) => (Number.isFinite(r) ? r.toFixed(2) : 'n/a')).join(', ')}`]
+          : [];
+      });
+      if (parts.length > 0) lines.push(`- ${scenario} · ${metric}: ${parts.join('; ')}`);
+    }
+  }
+  return lines;
+}
