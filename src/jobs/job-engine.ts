@@ -73,10 +73,11 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
   private wakeTimer?: { at: number; timer: NodeJS.Timeout };
-  /** Store calls of the periodic tasks in flight (inBackground). */
+  /**
+   * Store calls of the periodic tasks in flight (inBackground). None starts once the drain has
+   * begun but the heartbeat's, whose timer the drain clears before it waits for these.
+   */
   private readonly background = new Set<Promise<void>>();
-  /** The drain is over: no task may start a store call any more. */
-  private stopped = false;
   private lastStoreWarning = 0;
   /** What the drain waits for: a claim loop or an attempt ended. */
   private readonly waiters = new ConditionWaiter();
@@ -117,7 +118,9 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     this.started = true;
     this.signals.onReady(() => this.wake());
     this.signals.onCancel((jobId) => this.cancelLocal(jobId));
-    this.signals.onQueuesChanged(() => this.inBackground(() => this.refreshPaused()));
+    this.signals.onQueuesChanged(() => {
+      if (!this.stopping) this.inBackground(() => this.refreshPaused());
+    });
     await this.signals.listen();
     const leaseMs = this.config.leaseSeconds * 1000;
     this.timers.push(
@@ -368,13 +371,11 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     });
     await this.waiters.until(() => flushed && this.background.size === 0, FLUSH_LIMIT_MS);
     this.writer.close();
-    this.stopped = true;
     this.logger.log('Worker drained');
   }
 
   /** Runs a periodic task's store work, which the drain waits for (the tasks report their own errors). */
   private inBackground(task: () => Promise<void>): void {
-    if (this.stopped) return;
     const run: Promise<void> = task().finally(() => {
       this.background.delete(run);
       this.waiters.changed();

@@ -100,12 +100,12 @@ export class JobStore {
       [types, limit, leaseSeconds, workerId],
     );
     // Converted in place, not copied: one object per claimed job is enough garbage.
-    const jobs = rows as unknown as ClaimedJob[];
-    for (const row of rows) {
+    const jobs = rows.map((row) => {
       const job = row as unknown as ClaimedJob;
       job.runAt = new Date(Math.round(row.runAt));
       job.createdAt = new Date(Math.round(row.createdAt));
-    }
+      return job;
+    });
     // RETURNING follows no particular order; start them in the order they were chosen.
     return jobs.sort(compareClaimOrder);
   }
