@@ -127,6 +127,9 @@ describe('audit trail over HTTP (CONTRACT §6)', () => {
       expect(await denied('10.1.2.3', '198.51.100.9, 203.0.113.7, 10.9.9.9')).toEqual(['203.0.113.7']);
       // Straight from a client that is no listed proxy: its header is not believed at all.
       expect(await denied('203.0.113.8', '198.51.100.9')).toEqual(['203.0.113.8']);
+      // A proxy that writes the client's port too (as Azure's Application Gateway does): the address alone.
+      expect(await denied('10.1.2.3', '198.51.100.9, 203.0.113.7:51234')).toEqual(['203.0.113.7']);
+      expect(await denied('10.1.2.3', '[2001:db8::7]:443')).toEqual(['2001:db8::7']);
     } finally {
       await proxied.close();
     }

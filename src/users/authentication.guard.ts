@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { type Principal, RequestContext } from '@lib/common';
+import { clientIp, type Principal, RequestContext } from '@lib/common';
 import { Authenticator } from './authenticator';
 
 /**
@@ -21,7 +21,7 @@ export class AuthenticationGuard implements CanActivate {
     if (principal) request.user = principal;
     this.context.set({
       requestId: String(request.id),
-      ip: request.ip,
+      ip: clientIp(request.ip),
       userAgent: request.headers['user-agent'],
       principal: principal ?? undefined,
     });

@@ -83,6 +83,29 @@ describe('OWASP API6:2023 Unrestricted Access to Sensitive Business Flows', () =
       expect(statuses.at(-1)).toBe(429);
     });
 
+    it('behind a proxy that writes ip:port, a new source port does not reset the budget', async () => {
+      const proxied = await startTestApp({
+        env: { AUTH_RATE_LIMIT_PER_MINUTE: String(AUTH_PER_MINUTE), TRUST_PROXY: '10.0.0.0/8' },
+      });
+      try {
+        const client = randomIp().replace(/^10\./, '198.');
+        const statuses: number[] = [];
+        for (let i = 0; i <= AUTH_PER_MINUTE; i++) {
+          const res = await proxied.app.inject({
+            method: 'POST',
+            url: '/v1/auth/login',
+            payload: { email: `nobody-${i}@test.local`, password: 'wrong-password-123' },
+            remoteAddress: '10.1.2.3',
+            headers: { 'x-forwarded-for': `${client}:${40000 + i}` },
+          });
+          statuses.push(res.statusCode);
+        }
+        expect(statuses).toEqual([...Array<number>(AUTH_PER_MINUTE).fill(401), 429]);
+      } finally {
+        await proxied.close();
+      }
+    });
+
     it('a valid bearer token on the login call does not buy a per-user budget', async () => {
       const ip = randomIp();
       const user = await newUser(t.app, admin);

@@ -33,3 +33,4 @@ export * from './http/json-body-parser';
 export * from './http/bodyless-route.guard';
 export * from './async/coalesced';
 export * from './async/one-at-a-time';
+export * from './http/client-ip';

@@ -15,11 +15,12 @@ import type { Counter } from 'prom-client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimitConfig } from '@lib/config';
 import type { Principal } from '../auth/principal';
+import { clientIp } from '../http/client-ip';
 import { RATE_LIMIT_REJECTIONS } from './rate-limit.metrics';
 
 /**
  * Limits each caller: the authenticated user or API key when there is one (set by the auth guard,
- * which runs first), else the client IP (which honours TRUST_PROXY through Fastify).
+ * which runs first), else the client IP (which honours TRUST_PROXY through Fastify; see clientIp).
  */
 @Injectable()
 export class CallerThrottlerGuard extends ThrottlerGuard {
@@ -44,7 +45,7 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
     const caller = (req as { user?: Principal }).user;
     if (caller?.apiKeyId) return Promise.resolve(`apikey:${caller.apiKeyId}`);
-    return Promise.resolve(caller ? `user:${caller.userId}` : `ip:${String(req.ip)}`);
+    return Promise.resolve(caller ? `user:${caller.userId}` : `ip:${clientIp(String(req.ip))}`);
   }
 
   /**
