@@ -18,6 +18,9 @@ import type { Principal } from '../auth/principal';
 import { clientIp } from '../http/client-ip';
 import { RATE_LIMIT_REJECTIONS } from './rate-limit.metrics';
 
+/** The rate-limit key of an unauthenticated caller, and of every caller on /v1/auth/*. */
+export const ipTracker = (req: Record<string, unknown>): string => `ip:${clientIp(String(req.ip))}`;
+
 /**
  * Limits each caller: the authenticated user or API key when there is one (set by the auth guard,
  * which runs first), else the client IP (which honours TRUST_PROXY through Fastify; see clientIp).
@@ -45,7 +48,7 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
     const caller = (req as { user?: Principal }).user;
     if (caller?.apiKeyId) return Promise.resolve(`apikey:${caller.apiKeyId}`);
-    return Promise.resolve(caller ? `user:${caller.userId}` : `ip:${clientIp(String(req.ip))}`);
+    return Promise.resolve(caller ? `user:${caller.userId}` : ipTracker(req));
   }
 
   /**

@@ -3,8 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ConfigType } from '@nestjs/config';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { rateLimitConfig } from '@lib/config';
-import { clientIp } from '../http/client-ip';
-import { CallerThrottlerGuard } from './caller-throttler.guard';
+import { CallerThrottlerGuard, ipTracker } from './caller-throttler.guard';
 import { rateLimitMetrics } from './rate-limit.metrics';
 
 const MINUTE_MS = 60_000;
@@ -41,7 +40,7 @@ async function redisStorage(url: string): Promise<ThrottlerStorage> {
             ttl: MINUTE_MS,
             limit: Math.max(cfg.authPerMinute, 1),
             skipIf: (context) => cfg.authPerMinute === 0 || !isAuthRoute(context),
-            getTracker: (req: Record<string, unknown>) => `ip:${clientIp(String(req.ip))}`,
+            getTracker: ipTracker,
           },
         ],
         storage: cfg.redisUrl ? await redisStorage(cfg.redisUrl) : undefined,
