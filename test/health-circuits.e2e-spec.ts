@@ -6,6 +6,7 @@ import { startTestApp, type TestApp } from './support/test-app';
 describe('circuit breakers in readiness and metrics (CONTRACT §5, §7)', () => {
   const DOWN = 'https://down.example.com:443';
   const UP = 'https://up.example.com:443';
+  const OWNER = '00000000-0000-4000-8000-000000000001';
   const signal = new AbortController().signal;
   const isFailure = ({ error, result }: { error?: unknown; result?: number }) =>
     error !== undefined || result! >= 500;
@@ -21,7 +22,7 @@ describe('circuit breakers in readiness and metrics (CONTRACT §5, §7)', () => 
   afterAll(() => t.close());
 
   const call = (origin: string, status: number) =>
-    breakers.execute(origin, () => Promise.resolve(status), isFailure, signal);
+    breakers.execute({ owner: OWNER, origin }, () => Promise.resolve(status), isFailure, signal);
   const ready = async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/ready' });
     return { status: res.statusCode, body: res.json() };
@@ -35,7 +36,7 @@ describe('circuit breakers in readiness and metrics (CONTRACT §5, §7)', () => 
     await call(UP, 200);
     expect(await ready()).toMatchObject({
       status: 200,
-      body: { status: 'ok', info: { circuits: { status: 'up', open: [], halfOpen: [] } } },
+      body: { status: 'ok', info: { circuits: { status: 'up', open: 0, halfOpen: 0 } } },
     });
     expect(await gauge()).toEqual([]);
     expect((await t.app.inject({ method: 'GET', url: '/metrics' })).body).toContain(
@@ -43,7 +44,7 @@ describe('circuit breakers in readiness and metrics (CONTRACT §5, §7)', () => 
     );
   });
 
-  it('opens after JOBS_HTTP_BREAKER_FAILURES failures; readiness stays 200 and names it', async () => {
+  it('opens after JOBS_HTTP_BREAKER_FAILURES failures; readiness stays 200 and counts it without naming it', async () => {
     await call(DOWN, 503);
     await call(DOWN, 502);
     await expect(call(DOWN, 200)).rejects.toMatchObject({
@@ -57,20 +58,22 @@ describe('circuit breakers in readiness and metrics (CONTRACT §5, §7)', () => 
         status: 'ok',
         info: {
           store: { status: 'up' },
-          circuits: { status: 'up', open: [DOWN], halfOpen: [] },
+          circuits: { status: 'up', open: 1, halfOpen: 0 },
         },
       },
     });
+    // The probe answers anyone; which hosts the users' jobs call is not theirs to read.
+    expect(JSON.stringify((await ready()).body)).not.toContain('down.example.com');
     expect(await gauge()).toEqual([[DOWN, 1]]);
   });
 
   it('half-opens after JOBS_HTTP_BREAKER_HALF_OPEN_SECONDS, then a good probe closes it', async () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect((await ready()).body.info.circuits).toEqual({ status: 'up', open: [], halfOpen: [DOWN] });
+    expect((await ready()).body.info.circuits).toEqual({ status: 'up', open: 0, halfOpen: 1 });
     expect(await gauge()).toEqual([[DOWN, 2]]);
 
     await expect(call(DOWN, 200)).resolves.toBe(200);
-    expect((await ready()).body.info.circuits).toEqual({ status: 'up', open: [], halfOpen: [] });
+    expect((await ready()).body.info.circuits).toEqual({ status: 'up', open: 0, halfOpen: 0 });
     expect(await gauge()).toEqual([[DOWN, 0]]);
   });
 });

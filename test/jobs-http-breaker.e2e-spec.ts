@@ -9,13 +9,19 @@ import { startTestApp, type TestApp } from './support/test-app';
 describe('http jobs: the circuit breaker of a target origin (CONTRACT §5, §7)', () => {
   let up = false;
   let hits = 0;
-  const target = createServer((_req, res) => {
+  const target = createServer((req, res) => {
+    if (req.url === '/slow') {
+      // A healthy page that takes 100 ms: only a caller's too-short timeoutMs makes it fail.
+      setTimeout(() => res.writeHead(200, { 'content-length': '2' }).end('ok'), 100);
+      return;
+    }
     hits += 1;
     res.writeHead(up ? 200 : 503, { 'content-length': '2' }).end('ok');
   });
   let origin: string;
   let t: TestApp;
   let user: Session;
+  let admin: Session;
   beforeAll(async () => {
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
@@ -26,7 +32,8 @@ describe('http jobs: the circuit breaker of a target origin (CONTRACT §5, §7)'
         JOBS_HTTP_BREAKER_HALF_OPEN_SECONDS: '1',
       },
     });
-    user = await newUser(t.app, await loginAdmin(t.app));
+    admin = await loginAdmin(t.app);
+    user = await newUser(t.app, admin);
   });
   afterAll(async () => {
     await t.close();
@@ -70,7 +77,8 @@ describe('http jobs: the circuit breaker of a target origin (CONTRACT §5, §7)'
     );
     const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.body).toContain(origin);
+    expect(ready.json()).toMatchObject({ info: { circuits: { open: 1 } } });
+    expect(ready.body).not.toContain(origin);
 
     // The target recovers; after the half-open time the deferred job itself is the probe that
     // goes through and closes the circuit, on its first and only attempt.
@@ -90,6 +98,26 @@ describe('http jobs: the circuit breaker of a target origin (CONTRACT §5, §7)'
         .json<{ items: { attempt: number; outcome: string }[] }>()
         .items.map((a) => [a.attempt, a.outcome]),
     ).toEqual([[1, 'succeeded']]);
+  });
+
+  it("one user's failing jobs open only their own circuit: another user's jobs to that origin still run", async () => {
+    const noisy = await newUser(t.app, admin);
+    const slow = (session: Session, payload: Record<string, unknown>) =>
+      submitJob(t.app, session, {
+        type: 'http',
+        payload: { url: `${origin}/slow`, ...payload },
+        maxAttempts: 1,
+      });
+    for (let i = 0; i < 2; i++) {
+      const { id } = await slow(noisy, { timeoutMs: 1 });
+      expect((await waitForJob(t.app, noisy, id)).lastError?.code).toBe('HTTP_TIMEOUT');
+    }
+    const { id: held } = await slow(noisy, {});
+    await waitForJob(t.app, noisy, held, (job) => job.lastError?.code === 'CIRCUIT_OPEN');
+
+    const { id } = await slow(user, {});
+    expect(await waitForJob(t.app, user, id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await state()).toBe('1');
   });
 
   it('a deferred job that is cancelled ends cancelled without ever calling the target', async () => {

@@ -1,6 +1,10 @@
 import type { Gauge } from 'prom-client';
 import { JobFailure } from '../job-failure';
-import { HttpCircuitBreakers, httpBreakerMetricProviders } from './http-circuit-breakers';
+import {
+  HttpCircuitBreakers,
+  httpBreakerMetricProviders,
+  MAX_EXPORTED_TARGETS,
+} from './http-circuit-breakers';
 
 interface Reply {
   status: number;
@@ -8,6 +12,8 @@ interface Reply {
 
 const A = 'https://a.example.com:443';
 const B = 'https://b.example.com:443';
+const OWNER = '00000000-0000-4000-8000-000000000001';
+const OTHER_OWNER = '00000000-0000-4000-8000-000000000002';
 const FAILURES = 3;
 const HALF_OPEN_MS = 30_000;
 
@@ -22,26 +28,27 @@ const ok = () => Promise.resolve<Reply>({ status: 200 });
 const status = (code: number) => () => Promise.resolve<Reply>({ status: code });
 const refused = () => Promise.reject<Reply>(new Error('connect ECONNREFUSED'));
 
-function breakers(maxOrigins?: number): HttpCircuitBreakers {
+function breakers(maxCircuits?: number): HttpCircuitBreakers {
   return new HttpCircuitBreakers({
     httpBreakerFailures: FAILURES,
     httpBreakerHalfOpenSeconds: HALF_OPEN_MS / 1000,
-    maxOrigins,
+    maxCircuits,
   });
 }
 
 describe('HttpCircuitBreakers', () => {
   let b: HttpCircuitBreakers;
   const signal = new AbortController().signal;
-  const run = (origin: string, call: () => Promise<Reply>, s = signal) =>
-    b.execute(origin, call, isFailure, s);
-  const circuitOpen = (origin: string): Promise<JobFailure> =>
-    run(origin, () => Promise.reject(new Error('must not be called'))).then(
+  const run = (origin: string, call: () => Promise<Reply>, s = signal, owner = OWNER) =>
+    b.execute({ owner, origin }, call, isFailure, s);
+  const circuitOpen = (origin: string, owner = OWNER): Promise<JobFailure> =>
+    run(origin, () => Promise.reject(new Error('must not be called')), signal, owner).then(
       () => Promise.reject(new Error('expected CIRCUIT_OPEN')),
       (error: unknown) => error as JobFailure,
     );
-  const trip = async (origin: string) => {
-    for (let i = 0; i < FAILURES; i++) await expect(run(origin, refused)).rejects.toThrow('ECONNREFUSED');
+  const trip = async (origin: string, owner = OWNER) => {
+    for (let i = 0; i < FAILURES; i++)
+      await expect(run(origin, refused, signal, owner)).rejects.toThrow('ECONNREFUSED');
   };
 
   beforeEach(() => {
@@ -156,7 +163,33 @@ describe('HttpCircuitBreakers', () => {
     expect(b.states()).toEqual([{ target: A, state: 'open' }]);
   });
 
-  it('bounds the origins it tracks, forgetting closed circuits before open ones', async () => {
+  it("keeps owners independent: one owner's failures do not hold another's jobs to the same origin", async () => {
+    await trip(A);
+    expect((await circuitOpen(A)).code).toBe('CIRCUIT_OPEN');
+    const other = jest.fn(ok);
+    await expect(run(A, other, signal, OTHER_OWNER)).resolves.toEqual({ status: 200 });
+    expect(other).toHaveBeenCalledTimes(1);
+    // The other owner's count starts from zero too.
+    await run(A, status(500), signal, OTHER_OWNER);
+    await run(A, status(500), signal, OTHER_OWNER);
+    await expect(run(A, ok, signal, OTHER_OWNER)).resolves.toEqual({ status: 200 });
+  });
+
+  it("reports an origin once, in its owners' worst state", async () => {
+    await trip(A);
+    await trip(A, OTHER_OWNER);
+    jest.advanceTimersByTime(HALF_OPEN_MS);
+    await run(A, ok, signal, OTHER_OWNER); // the other owner's probe closes theirs
+    expect(b.states()).toEqual([{ target: A, state: 'half-open' }]);
+    await trip(B, OTHER_OWNER);
+    await run(B, ok);
+    expect(b.states()).toEqual([
+      { target: B, state: 'open' },
+      { target: A, state: 'half-open' },
+    ]);
+  });
+
+  it('bounds the circuits it tracks, forgetting closed circuits before open ones', async () => {
     b = breakers(2);
     await trip(A);
     await run(B, status(500));
@@ -181,12 +214,14 @@ describe('HttpCircuitBreakers', () => {
     expect((await circuitOpen(B)).code).toBe('CIRCUIT_OPEN');
   });
 
-  it('lists open and half-open circuits for readiness', async () => {
+  it('counts open and half-open origins for readiness, without naming them', async () => {
     await trip(A);
+    await trip(A, OTHER_OWNER);
     jest.advanceTimersByTime(HALF_OPEN_MS);
     await trip(B);
+    await trip('https://c.example.com:443');
     await run('https://fine.example.com:443', ok);
-    expect(b.readinessDetails()).toEqual({ open: [B], halfOpen: [A] });
+    expect(b.readinessDetails()).toEqual({ open: 2, halfOpen: 1 });
   });
 
   it('exports circuit_breaker_state{target}: 0 closed, 1 open, 2 half-open', async () => {
@@ -200,9 +235,22 @@ describe('HttpCircuitBreakers', () => {
 
     const { values } = await gauge.get();
     expect(values.map(({ labels, value }) => [labels.target, value])).toEqual([
-      [A, 2],
-      [B, 0],
       ['https://c.example.com:443', 1],
+      [B, 0],
+      [A, 2],
     ]);
+  });
+
+  it('exports at most MAX_EXPORTED_TARGETS targets, the most recently used', async () => {
+    const provider = httpBreakerMetricProviders[0] as { useFactory: (b: HttpCircuitBreakers) => Gauge };
+    const gauge = provider.useFactory(b);
+    const hosts = Array.from(
+      { length: MAX_EXPORTED_TARGETS + 20 },
+      (_, i) => `https://h${i}.example.com:443`,
+    );
+    for (const host of hosts) await trip(host);
+
+    const { values } = await gauge.get();
+    expect(values.map(({ labels }) => labels.target)).toEqual(hosts.slice(20).reverse());
   });
 });

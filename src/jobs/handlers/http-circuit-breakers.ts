@@ -16,17 +16,21 @@ import { JobDeferral } from '../job-failure';
 
 export type CircuitStateName = 'closed' | 'open' | 'half-open';
 
-/** Origins tracked at once; past it the least recently used closed circuit is forgotten. */
-export const MAX_TRACKED_ORIGINS = 1000;
-/** Readiness lists at most this many circuits per state, so a probe's body stays small. */
-const READINESS_LIST_MAX = 50;
+/** Circuits tracked at once; past it the least recently used closed circuit is forgotten. */
+export const MAX_TRACKED_CIRCUITS = 1000;
+/**
+ * Targets the gauge exports at most, the most recently used first: jobs can name any host, so
+ * without a cap one account could mint a series per made-up host.
+ */
+export const MAX_EXPORTED_TARGETS = 100;
 const GAUGE = 'circuit_breaker_state';
 const GAUGE_VALUE: Record<CircuitStateName, number> = { closed: 0, open: 1, 'half-open': 2 };
+const SEVERITY: Record<CircuitStateName, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 export type HttpBreakerSettings = Pick<
   ConfigType<typeof jobsConfig>,
   'httpBreakerFailures' | 'httpBreakerHalfOpenSeconds'
-> & { maxOrigins?: number };
+> & { maxCircuits?: number };
 
 interface Circuit {
   policy: CircuitBreakerPolicy;
@@ -42,13 +46,25 @@ interface Settled<T> {
   failed: boolean;
 }
 
+/** Whose calls to which origin one circuit judges. */
+export interface CircuitKey {
+  /** The job's owner: only their own jobs' failures can open their circuits. */
+  owner: string;
+  origin: string;
+}
+
 /**
  * One cockatiel circuit breaker per target origin for the `http` job type (CONTRACT §5): after
  * JOBS_HTTP_BREAKER_FAILURES consecutive failures an origin's attempts fail fast with a
  * CIRCUIT_OPEN deferral that reschedules the job, without spending an attempt, for when the circuit
- * half-opens
- * (JOBS_HTTP_BREAKER_HALF_OPEN_SECONDS later); the next call is then a probe that closes the
- * circuit or opens it again. State is per process: each replica learns on its own.
+ * half-opens (JOBS_HTTP_BREAKER_HALF_OPEN_SECONDS later); the next call is then a probe that
+ * closes the circuit or opens it again.
+ *
+ * Each owner has their own circuit per origin. The caller shapes what counts as a failure (a
+ * `timeoutMs` of 1 ms times out against any site, a malformed body can draw 5xx), so a shared
+ * circuit let one account's jobs hold every other account's jobs to a healthy site. A real outage
+ * now takes JOBS_HTTP_BREAKER_FAILURES calls per owner to learn, a small price. State is per
+ * process: each replica learns on its own.
  */
 @Injectable()
 @ReadinessDetails('circuits')
@@ -57,16 +73,16 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
   private readonly circuits = new Map<string, Circuit>();
   private readonly failures: number;
   private readonly halfOpenAfterMs: number;
-  private readonly maxOrigins: number;
+  private readonly maxCircuits: number;
 
   constructor(@Inject(jobsConfig.KEY) settings: HttpBreakerSettings) {
     this.failures = settings.httpBreakerFailures;
     this.halfOpenAfterMs = settings.httpBreakerHalfOpenSeconds * 1000;
-    this.maxOrigins = settings.maxOrigins ?? MAX_TRACKED_ORIGINS;
+    this.maxCircuits = settings.maxCircuits ?? MAX_TRACKED_CIRCUITS;
   }
 
   /**
-   * Runs `call` through the breaker of `origin`. While the circuit is open (or its one probe is in
+   * Runs `call` through the breaker of `key`. While the circuit is open (or its one probe is in
    * flight) rejects at once with JobDeferral CIRCUIT_OPEN (retryAfterMs = time until it
    * half-opens, ≥ 1). `isFailure` decides what counts against the circuit; any other outcome
    * counts as a success (resets the count, closes a half-open circuit), except an error thrown
@@ -74,12 +90,13 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
    * through unchanged.
    */
   async execute<T>(
-    origin: string,
+    key: CircuitKey,
     call: (signal: AbortSignal) => Promise<T>,
     isFailure: (outcome: { result?: T; error?: unknown }) => boolean,
     signal: AbortSignal,
   ): Promise<T> {
-    const circuit = this.track(origin);
+    const { origin } = key;
+    const circuit = this.track(key);
     // cockatiel parks concurrent calls on the probe without heeding their signal, holding worker
     // slots for as long as the probe's timeout; we fail them fast instead. Had the probe failed,
     // the circuit would stay open for halfOpenAfter, so that is when they come back.
@@ -98,28 +115,33 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
   }
 
   /**
-   * Origins whose circuit opened at least once while tracked, with their state now. Origins that
-   * never tripped are closed and uninteresting; leaving them out keeps the gauge's cardinality to
-   * targets that actually failed, not every host a job ever named. `half-open` also covers an open
-   * circuit whose wait is over: its next call will be the probe.
+   * Origins with a circuit that opened at least once while tracked, most recently used first,
+   * with the state of their worst circuit now (open, then half-open, then closed): an origin some
+   * owner's jobs find down is worth a look. Origins that never tripped are closed and
+   * uninteresting; leaving them out keeps the gauge's cardinality to targets that actually
+   * failed, not every host a job ever named. `half-open` also covers an open circuit whose wait
+   * is over: its next call will be the probe.
    */
   states(): { target: string; state: CircuitStateName }[] {
-    const states: { target: string; state: CircuitStateName }[] = [];
-    for (const [target, circuit] of this.circuits) {
-      if (circuit.tripped) states.push({ target, state: this.stateOf(circuit) });
+    const worst = new Map<string, CircuitStateName>();
+    for (const [id, circuit] of [...this.circuits].reverse()) {
+      if (!circuit.tripped) continue;
+      const target = id.slice(id.indexOf(' ') + 1);
+      const state = this.stateOf(circuit);
+      const known = worst.get(target);
+      if (!known || SEVERITY[state] > SEVERITY[known]) worst.set(target, state);
     }
-    return states;
+    return [...worst].map(([target, state]) => ({ target, state }));
   }
 
-  /** Shown under `circuits` in /health/ready, which never fails on it: the service is fine. */
-  readinessDetails(): { open: string[]; halfOpen: string[] } {
+  /**
+   * Shown under `circuits` in /health/ready, which never fails on it: the service is fine. Counts
+   * only: the probe answers anyone, and the targets are the users' business.
+   */
+  readinessDetails(): { open: number; halfOpen: number } {
     const states = this.states();
-    const targets = (state: CircuitStateName) =>
-      states
-        .filter((s) => s.state === state)
-        .map((s) => s.target)
-        .slice(-READINESS_LIST_MAX);
-    return { open: targets('open'), halfOpen: targets('half-open') };
+    const count = (state: CircuitStateName) => states.filter((s) => s.state === state).length;
+    return { open: count('open'), halfOpen: count('half-open') };
   }
 
   private stateOf(circuit: Circuit): CircuitStateName {
@@ -138,21 +160,23 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
     const ms = Math.max(1, Math.ceil(retryAfterMs));
     return new JobDeferral(
       'CIRCUIT_OPEN',
-      `Circuit open for ${origin} after repeated failures; next try in ${Math.ceil(ms / 1000)} s.`,
+      `Circuit open for ${origin} after repeated failures of your jobs there; next try in ${Math.ceil(ms / 1000)} s.`,
       ms,
     );
   }
 
-  private track(origin: string): Circuit {
-    const known = this.circuits.get(origin);
+  private track({ owner, origin }: CircuitKey): Circuit {
+    // An owner id is a UUID, so the first space ends it.
+    const id = `${owner} ${origin}`;
+    const known = this.circuits.get(id);
     if (known) {
-      this.circuits.delete(origin);
-      this.circuits.set(origin, known);
+      this.circuits.delete(id);
+      this.circuits.set(id, known);
       return known;
     }
-    if (this.circuits.size >= this.maxOrigins) this.evictOne();
+    if (this.circuits.size >= this.maxCircuits) this.evictOne();
     const circuit = this.create();
-    this.circuits.set(origin, circuit);
+    this.circuits.set(id, circuit);
     return circuit;
   }
 
@@ -162,9 +186,9 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
    * tracked circuit is open, and then the least recently used, since the bound matters more.
    */
   private evictOne(): void {
-    for (const [origin, circuit] of this.circuits) {
+    for (const [id, circuit] of this.circuits) {
       if (circuit.policy.state === CircuitState.Closed) {
-        this.circuits.delete(origin);
+        this.circuits.delete(id);
         return;
       }
     }
@@ -224,11 +248,14 @@ export const httpBreakerMetricProviders: Provider[] = [
         name: GAUGE,
         help:
           'Circuit breaker state per target origin of http jobs: 0 closed, 1 open (attempts fail ' +
-          'fast), 2 half-open (the next attempt probes). Lists origins that have tripped.',
+          'fast), 2 half-open (the next attempt probes); the worst circuit of any owner. Lists ' +
+          `origins that have tripped, at most ${MAX_EXPORTED_TARGETS}, the most recently used.`,
         labelNames: ['target'],
         collect() {
           this.reset();
-          for (const { target, state } of breakers.states()) this.set({ target }, GAUGE_VALUE[state]);
+          for (const { target, state } of breakers.states().slice(0, MAX_EXPORTED_TARGETS)) {
+            this.set({ target }, GAUGE_VALUE[state]);
+          }
         },
       });
     },

@@ -19,7 +19,8 @@ import { guardedLookup, HostAllowList, refuseUrl } from './http-target-guard';
  * `http`: one HTTP call per attempt (CONTRACT §5). Connections are pooled per origin by one
  * undici Agent whose DNS lookup enforces the SSRF rules (http-target-guard.ts); redirects are
  * never followed, a 3xx is judged by `expectStatus` like any other status. Each call goes through
- * its origin's circuit breaker; while that is open the attempt is deferred (http-circuit-breakers.ts).
+ * the circuit breaker of its owner and origin; while that is open the attempt is deferred
+ * (http-circuit-breakers.ts).
  */
 @JobHandler({
   type: 'http',
@@ -56,7 +57,7 @@ export class HttpHandler implements HandlesJob<HttpPayload, HttpResult>, OnAppli
       maxBytes: this.config.httpMaxResponseBytes,
     };
     const result = await this.breakers.execute(
-      url.origin,
+      { owner: job.ownerId, origin: url.origin },
       () => exchange(this.agent, url, call, limits, signal),
       countsAgainstTarget,
       signal,
