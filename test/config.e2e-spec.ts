@@ -7,13 +7,15 @@ describe('configuration is validated at start-up (CONTRACT §8)', () => {
       JOBS_CONCURRENCY: '0',
       DATABASE_URL: 'mysql://nope',
       LOG_LEVEL: 'chatty',
+      // bcrypt would check only its first 72 bytes.
+      ADMIN_PASSWORD: 'p'.repeat(73),
     });
     expect(code).toBe(1);
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]) as { level: string; msg: string };
     expect(line.level).toBe('fatal');
-    for (const variable of ['PORT', 'JOBS_CONCURRENCY', 'DATABASE_URL', 'LOG_LEVEL']) {
+    for (const variable of ['PORT', 'JOBS_CONCURRENCY', 'DATABASE_URL', 'LOG_LEVEL', 'ADMIN_PASSWORD']) {
       expect(line.msg).toContain(variable);
     }
     expect(stdout).not.toContain('listening');

@@ -5,8 +5,7 @@ import type { Counter } from 'prom-client';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { lockFamily } from './advisory-locks';
-import { afterFailure, lockedForSeconds } from './lockout-policy';
-import { LoginFailure } from './login-failure.entity';
+import { LoginAttempts } from './login-attempts';
 import { PasswordHasher } from './password-hasher';
 import { RefreshToken } from './refresh-token.entity';
 import { sha256 } from './secrets';
@@ -27,12 +26,13 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly tokens: TokenIssuer,
     private readonly audit: AuditService,
+    private readonly attempts: LoginAttempts,
     @InjectMetric(AUTH_LOGINS) private readonly logins: Counter<'outcome'>,
   ) {}
 
   /**
    * Attempts on one account run one at a time on this replica: each takes its count before its
-   * check (takeAttempt), so right passwords sent at once would otherwise have held all five
+   * check (LoginAttempts.take), so right passwords sent at once would otherwise have held all five
    * counts at once and locked out the next (a 429 to a correct login). Across replicas a few can
    * still overlap, at most one per replica.
    */
@@ -42,7 +42,7 @@ export class AuthService {
   }
 
   private async attempt(email: string, password: string): Promise<TokenPair> {
-    const lockedSeconds = await this.takeAttempt(email);
+    const lockedSeconds = await this.attempts.take(email);
     if (lockedSeconds > 0) {
       this.logins.inc({ outcome: 'locked' });
       // Named like the failed logins before it, so that one account's trail reads as one.
@@ -72,7 +72,7 @@ export class AuthService {
       throw new InvalidCredentialsError();
     }
     const pair = await this.dataSource.transaction(async (em) => {
-      await em.delete(LoginFailure, { email });
+      await this.attempts.clear(em, email);
       await this.audit.record(
         {
           action: 'auth.login.succeeded',
@@ -159,33 +159,5 @@ export class AuthService {
    */
   private async revokeFamily(em: EntityManager, familyId: string): Promise<void> {
     await em.update(RefreshToken, { familyId, revokedAt: IsNull() }, { revokedAt: new Date() });
-  }
-
-  /**
-   * Counts this attempt as a failure before its password is checked, under the row's lock in the
-   * shared store, and answers how long the account is still locked (0: go on). Counted after the
-   * check, every guess sent at once passed a lock check that none of them had failed yet: 30
-   * concurrent guesses were 30 bcrypt checks instead of 5. A success then clears the count.
-   */
-  private async takeAttempt(email: string): Promise<number> {
-    return this.dataSource.transaction(async (em) => {
-      await em
-        .createQueryBuilder()
-        .insert()
-        .into(LoginFailure)
-        .values({ email, failures: 0, windowStartedAt: new Date() })
-        .orIgnore()
-        .execute();
-      const current = await em.findOne(LoginFailure, {
-        where: { email },
-        lock: { mode: 'pessimistic_write' },
-      });
-      const now = new Date();
-      const lockedSeconds = lockedForSeconds(current, now);
-      if (lockedSeconds === 0) {
-        await em.update(LoginFailure, { email }, afterFailure(current?.failures ? current : null, now));
-      }
-      return lockedSeconds;
-    });
   }
 }

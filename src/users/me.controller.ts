@@ -2,12 +2,21 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import { AuthenticatedApi, CurrentPrincipal, PageQueryDto, type Principal, uuidParam } from '@lib/common';
+import {
+  AuthenticatedApi,
+  CurrentPrincipal,
+  PageQueryDto,
+  type Principal,
+  SignedInOnly,
+  uuidParam,
+} from '@lib/common';
 import { ApiKeysService } from './api-keys.service';
 import {
   ApiKeyPageDto,
@@ -42,16 +51,24 @@ export class MeController {
     return this.users.updateProfile(me.userId, body);
   }
 
-  /** Change your password; all your sessions end. */
+  /**
+   * Change your password; all your sessions end. Wrong current passwords count towards the
+   * account's login lockout (429 after five in 15 minutes).
+   */
   @Post('password')
   @HttpCode(204)
+  @SignedInOnly()
   @ApiNoContentResponse({ description: 'Password changed.' })
+  @ApiForbiddenResponse({ description: 'Called with an API key: this needs your bearer token.' })
+  @ApiTooManyRequestsResponse({ description: 'Too many wrong passwords for this account; see Retry-After.' })
   changePassword(@CurrentPrincipal() me: Principal, @Body() body: ChangePasswordDto): Promise<void> {
     return this.users.changePassword(me.userId, body.currentPassword, body.newPassword);
   }
 
   /** Create an API key; the key is shown in this response only. */
   @Post('api-keys')
+  @SignedInOnly()
+  @ApiForbiddenResponse({ description: 'Called with an API key: keys are made with your bearer token.' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiConflictResponse({ description: 'You already hold API_KEYS_MAX_PER_USER unrevoked keys.' })
   createApiKey(@CurrentPrincipal() me: Principal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import * as bcrypt from 'bcrypt';
 import { authConfig } from '@lib/config';
+import { PASSWORD_MAX_BYTES } from './password.rules';
 
 /** bcrypt at BCRYPT_ROUNDS, with a dummy hash so an unknown email costs as much as a wrong password. */
 @Injectable()
@@ -16,9 +17,14 @@ export class PasswordHasher {
     return bcrypt.hash(password, this.cfg.bcryptRounds);
   }
 
-  /** Compares against `hash`, or against the dummy when there is no user, and says no. */
+  /**
+   * Compares against `hash`, or against the dummy when there is no user, and says no. A password
+   * over 72 bytes is never right: none can be set (bcrypt would check only its first 72 bytes,
+   * so any suffix would pass); it still costs one comparison, like every other wrong password.
+   */
   async verify(password: string, hash: string | undefined): Promise<boolean> {
-    const ok = await bcrypt.compare(password, hash ?? this.dummy);
-    return ok && hash !== undefined;
+    const tooLong = Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES;
+    const ok = await bcrypt.compare(tooLong ? '' : password, hash ?? this.dummy);
+    return ok && hash !== undefined && !tooLong;
   }
 }

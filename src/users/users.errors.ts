@@ -20,7 +20,7 @@ export class InvalidCredentialsError extends DomainError<'AUTH.INVALID_CREDENTIA
 
 export class AccountLockedError extends DomainError<'AUTH.ACCOUNT_LOCKED'> {
   constructor(retryAfterSeconds: number) {
-    super('AUTH.ACCOUNT_LOCKED', 'Too many failed logins for this account; try again later.');
+    super('AUTH.ACCOUNT_LOCKED', 'Too many wrong passwords for this account; try again later.');
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

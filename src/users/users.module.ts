@@ -17,6 +17,7 @@ import { AUTH_LOGINS, AuthService } from './auth.service';
 import { AuthenticationGuard } from './authentication.guard';
 import { Authenticator } from './authenticator';
 import { resolveJwtSecret } from './jwt-secret';
+import { LoginAttempts } from './login-attempts';
 import { LoginFailure } from './login-failure.entity';
 import { MeController } from './me.controller';
 import { PasswordHasher } from './password-hasher';
@@ -45,6 +46,7 @@ import { UsersService } from './users.service';
   controllers: [AuthController, MeController, AdminUsersController],
   providers: [
     AuthService,
+    LoginAttempts,
     UsersService,
     AccountChanges,
     ApiKeysService,

@@ -6,12 +6,19 @@ import { AuditService } from '../audit/audit.service';
 import { removesLastAdmin } from './admin-rule';
 import { AccountChanges } from './account-changes';
 import { ADMIN_CHANGES_LOCK } from './advisory-locks';
+import { LoginAttempts } from './login-attempts';
 import { PasswordHasher } from './password-hasher';
 import { RefreshToken } from './refresh-token.entity';
 import { User } from './user.entity';
 import { toUserDto } from './user.mapper';
 import type { AdminUpdateUserDto, CreateUserDto, UpdateMeDto, UserDto, UserListQueryDto } from './users.dto';
-import { EmailTakenError, LastAdminError, UserNotFoundError, WrongPasswordError } from './users.errors';
+import {
+  AccountLockedError,
+  EmailTakenError,
+  LastAdminError,
+  UserNotFoundError,
+  WrongPasswordError,
+} from './users.errors';
 import { canonicalEmail } from './email';
 
 type Changes = Record<string, { before?: unknown; after?: unknown }>;
@@ -24,6 +31,7 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
     private readonly changes: AccountChanges,
+    private readonly attempts: LoginAttempts,
   ) {}
 
   async get(id: string): Promise<UserDto> {
@@ -131,9 +139,11 @@ export class UsersService {
     await this.audit.refusalsAudited(attempt, async () => {
       // bcrypt outside the transaction: on the embedded store a transaction holds the only connection.
       const checked = await this.dataSource.getRepository(User).findOneBy({ id });
-      if (!checked || !(await this.hasher.verify(currentPassword, checked.passwordHash))) {
-        throw new WrongPasswordError();
-      }
+      if (!checked) throw new UnauthenticatedError('The account is gone.');
+      // A guess at the current password is a login attempt: same budget, same lockout.
+      const lockedSeconds = await this.attempts.take(checked.email);
+      if (lockedSeconds > 0) throw new AccountLockedError(lockedSeconds);
+      if (!(await this.hasher.verify(currentPassword, checked.passwordHash))) throw new WrongPasswordError();
       const passwordHash = await this.hasher.hash(newPassword);
       await this.dataSource.transaction(async (em) => {
         const user = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -143,6 +153,7 @@ export class UsersService {
         user.passwordHash = passwordHash;
         await this.endSessions(em, user);
         await em.save(user);
+        await this.attempts.clear(em, user.email);
         await this.audit.record(attempt, em);
       });
     });

@@ -195,6 +195,108 @@ describe('OWASP API2:2023 Broken Authentication', () => {
     });
   });
 
+  describe('what stolen credentials can do to the password (CONTRACT §4)', () => {
+    const changePassword = (headers: Headers, currentPassword: string, newPassword = `new-${randomUUID()}`) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/users/me/password',
+        headers,
+        payload: { currentPassword, newPassword },
+      });
+    const passwordHash = async (id: string) =>
+      (
+        await t.app
+          .get(DataSource)
+          .query<{ password_hash: string }[]>('SELECT password_hash FROM users WHERE id = $1', [id])
+      )[0].password_hash;
+
+    it('wrong current passwords count towards the login lockout: no unlimited guessing with a stolen token', async () => {
+      const victim = await newUser(t.app, admin);
+      const hash = await passwordHash(victim.id);
+      for (let i = 0; i < 5; i++) {
+        const res = await changePassword(victim.headers, `guess-number-${i}`);
+        expect(res.statusCode).toBe(400);
+        expect(res.json()).toMatchObject({ code: 'USERS.WRONG_PASSWORD' });
+      }
+      // The sixth guess is refused before it is checked, even when it is right.
+      const locked = await changePassword(victim.headers, victim.password);
+      expect(locked.statusCode).toBe(429);
+      expect(locked.json()).toMatchObject({ status: 429, code: 'AUTH.ACCOUNT_LOCKED' });
+      expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
+      // The same budget as logins: the account is locked there too.
+      expect((await loginAs(victim.email, victim.password)).statusCode).toBe(429);
+      expect(await passwordHash(victim.id)).toBe(hash);
+      expect((await me(victim.headers)).statusCode).toBe(200);
+    });
+
+    it('the right current password clears the count, as a successful login does', async () => {
+      const user = await newUser(t.app, admin);
+      for (let i = 0; i < 4; i++)
+        expect((await changePassword(user.headers, `guess-${i}`)).statusCode).toBe(400);
+      const newPassword = `changed-${randomUUID()}`;
+      expect((await changePassword(user.headers, user.password, newPassword)).statusCode).toBe(204);
+      for (let i = 0; i < 4; i++) expect((await loginAs(user.email, `guess-${i}`)).statusCode).toBe(401);
+      expect((await loginAs(user.email, newPassword)).statusCode).toBe(200);
+    });
+
+    it('an API key can neither change the password nor mint keys (403, audited), and changes nothing', async () => {
+      const user = await newUser(t.app, admin);
+      const key = await newApiKey(t.app, user);
+      const asKey = { 'x-api-key': key.key };
+      const hash = await passwordHash(user.id);
+      const keys = async () =>
+        (
+          await t.app
+            .get(DataSource)
+            .query<{ n: number }[]>('SELECT count(*)::int AS n FROM api_keys WHERE user_id = $1', [user.id])
+        )[0].n;
+
+      const password = await changePassword(asKey, user.password);
+      const minted = await t.app.inject({
+        method: 'POST',
+        url: '/v1/users/me/api-keys',
+        headers: asKey,
+        payload: { name: 'minted by a key' },
+      });
+      for (const res of [password, minted]) {
+        expect(res.statusCode).toBe(403);
+        expect(res.json()).toMatchObject({ status: 403, code: 'AUTH.FORBIDDEN' });
+        expect(res.json<{ detail: string }>().detail).toMatch(/API key/);
+      }
+      expect(await passwordHash(user.id)).toBe(hash);
+      expect(await keys()).toBe(1);
+      const denied = await t.app
+        .get(DataSource)
+        .query<{ resource_id: string }[]>(
+          `SELECT resource_id FROM audit_logs WHERE action = 'authz.denied' AND actor_id = $1 ORDER BY at`,
+          [user.id],
+        );
+      expect(denied.map((r) => r.resource_id)).toEqual([
+        'POST /v1/users/me/password',
+        'POST /v1/users/me/api-keys',
+      ]);
+      // The key still does a machine's work, and the account's owner can do both with the token.
+      const listed = await t.app.inject({ method: 'GET', url: '/v1/users/me/api-keys', headers: asKey });
+      expect(listed.statusCode).toBe(200);
+      expect((await newApiKey(t.app, user)).key).toMatch(/^\S+$/);
+      expect((await changePassword(user.headers, user.password)).statusCode).toBe(204);
+    });
+
+    it('a login with more than 72 bytes never matches, though bcrypt would read only the first 72', async () => {
+      const email = `long-${randomUUID()}@test.local`;
+      const password = 'p'.repeat(72);
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/v1/admin/users',
+        headers: admin.headers,
+        payload: { email, password, role: 'user' },
+      });
+      expect(created.statusCode).toBe(201);
+      expect((await loginAs(email, `${password}anything`)).statusCode).toBe(401);
+      expect((await loginAs(email, password)).statusCode).toBe(200);
+    });
+  });
+
   describe('login lockout (CONTRACT §4)', () => {
     const body = (res: { json(): unknown }) => {
       const { requestId: _r, ...rest } = res.json() as Record<string, unknown>;

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
+  IsByteLength,
   IsEmail,
   IsIn,
   IsInt,
@@ -183,6 +184,8 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsString()
   @MinLength(12, { message: 'ADMIN_PASSWORD must be at least 12 characters' })
+  // bcrypt checks only the first 72 bytes, and login refuses longer passwords.
+  @IsByteLength(0, 72, { message: 'ADMIN_PASSWORD must be at most 72 bytes' })
   ADMIN_PASSWORD?: string;
 
   @Type(() => Number)
