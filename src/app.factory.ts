@@ -99,13 +99,21 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
     done();
   });
   // @fastify/cors allows only GET, HEAD and POST unless told, and exposes no header to scripts:
-  // a browser client could not PATCH its profile or DELETE a job, nor read a 202's Location.
+  // a browser client could not PATCH its profile or DELETE a job, nor read a 202's Location or
+  // pace itself by the rate-limit headers.
   if (cfg.corsOrigins.length > 0) {
     app.enableCors({
       origin: cfg.corsOrigins,
       credentials: false,
       methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-      exposedHeaders: ['Location', 'Retry-After', REQUEST_ID_HEADER],
+      exposedHeaders: [
+        'Location',
+        'Retry-After',
+        'X-RateLimit-Limit',
+        'X-RateLimit-Remaining',
+        'X-RateLimit-Reset',
+        REQUEST_ID_HEADER,
+      ],
     });
   }
   app.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' });

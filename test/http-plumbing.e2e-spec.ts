@@ -278,14 +278,23 @@ describe('CORS_ORIGINS', () => {
       const allowed = String(patch.headers['access-control-allow-methods']).split(/,\s*/);
       expect(allowed).toEqual(expect.arrayContaining(['GET', 'POST', 'PATCH', 'DELETE']));
       expect(String(patch.headers['access-control-allow-headers']).toLowerCase()).toContain('authorization');
-      // A script may read what the answers carry for it: a 202's Location, the request id.
+      // A script may read what the answers carry for it: a 202's Location, the request id, the
+      // rate limit's count.
       const live = await t.app.inject({
         method: 'GET',
         url: '/health/live',
         headers: { origin: 'https://app.example' },
       });
       const exposed = String(live.headers['access-control-expose-headers']).toLowerCase();
-      for (const header of ['location', 'retry-after', 'x-request-id']) expect(exposed).toContain(header);
+      for (const header of [
+        'location',
+        'retry-after',
+        'x-request-id',
+        'x-ratelimit-limit',
+        'x-ratelimit-remaining',
+        'x-ratelimit-reset',
+      ])
+        expect(exposed).toContain(header);
       const other = await t.app.inject({
         method: 'GET',
         url: '/health/live',

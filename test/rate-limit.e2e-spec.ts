@@ -36,9 +36,21 @@ describe('rate limiting (CONTRACT §3)', () => {
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
       expect(limited.json()).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+      expect(limited.headers['x-ratelimit-remaining']).toBe('0');
 
       // Another caller is not affected.
       expect((await get(t, randomIp())).statusCode).toBe(200);
+    });
+
+    it('on a 429, X-RateLimit-Reset is when the block ends, the same as Retry-After', async () => {
+      const ip = randomIp();
+      expect((await get(t, ip)).statusCode).toBe(200);
+      // The window started 1.5 s before the block: its own end comes sooner than the block's.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      for (let i = 0; i < 2; i++) expect((await get(t, ip)).statusCode).toBe(200);
+      const limited = await get(t, ip);
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers['x-ratelimit-reset']).toBe(limited.headers['retry-after']);
     });
 
     it('does not limit probes and metrics', async () => {

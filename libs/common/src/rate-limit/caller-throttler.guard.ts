@@ -89,7 +89,8 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
    * A 429 says which limit refused it, in the headers CONTRACT §3 names: the library names a
    * second throttler's headers after it (`Retry-After-auth`) and leaves the per-caller ones set
    * by the throttler before it, so a client refused by the per-IP auth limit got no Retry-After
-   * and a Remaining above 0.
+   * and a Remaining above 0. Reset is when the block ends, as Retry-After: the caller is refused
+   * until then, although the window it exceeded may end sooner.
    */
   protected override async throwThrottlingException(
     context: ExecutionContext,
@@ -102,7 +103,7 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
       'retry-after': detail.timeToBlockExpire,
       'x-ratelimit-limit': detail.limit,
       'x-ratelimit-remaining': 0,
-      'x-ratelimit-reset': detail.timeToExpire,
+      'x-ratelimit-reset': detail.timeToBlockExpire,
     });
     return super.throwThrottlingException(context, detail);
   }
