@@ -158,6 +158,29 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
       await expectRefused(send(request), 400);
     });
 
+    it.each([
+      ['a stray continuation byte', Buffer.from([0x80])],
+      ['a truncated sequence', Buffer.from([0xe2, 0x82])],
+      ['an overlong encoding of "/"', Buffer.from([0xc0, 0xaf])],
+      ['an encoded surrogate', Buffer.from([0xed, 0xa0, 0x80])],
+    ])('a body that is not UTF-8 (%s in a string) → 400, not stored as U+FFFD', async (_name, bad) => {
+      const body = Buffer.concat([
+        Buffer.from('{"type":"noop","payload":{},"name":"a'),
+        bad,
+        Buffer.from('"}'),
+      ]);
+      const problem = await expectRefused(
+        send({
+          method: 'POST',
+          url: '/v1/jobs',
+          payload: body,
+          headers: { 'content-type': 'application/json' },
+        }),
+        400,
+      );
+      expect(problem.errors).toEqual([{ field: '(body)', message: 'the body is not valid UTF-8' }]);
+    });
+
     it('a well-formed surrogate pair (an emoji) is ordinary text', async () => {
       const res = await send({
         method: 'POST',

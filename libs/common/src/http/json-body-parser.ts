@@ -1,8 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import { RequestValidationError } from '../errors/domain-error';
 
 /**
- * Fastify's own JSON parser (prototype-poisoning checks on), with two changes:
+ * Fastify's own JSON parser (prototype-poisoning checks on), with three changes:
+ * - a body that is not UTF-8 is refused (RFC 8259 §8.1): decoded as text, its bad bytes became
+ *   U+FFFD and were stored as if the client had sent them;
  * - an empty body is no body: many clients send `Content-Type: application/json` on every POST,
  *   also on the actions that take none (cancel, retry, pause), which Fastify refused with a 400;
  *   a route that needs a body still gets its 400 from validation;
@@ -12,12 +15,20 @@ import { RequestValidationError } from '../errors/domain-error';
 export function useJsonBodyParser(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
-    const body = raw as string; // parseAs: 'string'
-    if (body === '') {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    const bytes = raw as Buffer; // parseAs: 'buffer'
+    if (bytes.length === 0) {
       done(null, undefined);
       return;
     }
+    if (!isUtf8(bytes)) {
+      done(
+        new RequestValidationError([{ field: '(body)', message: 'the body is not valid UTF-8' }]),
+        undefined,
+      );
+      return;
+    }
+    const body = bytes.toString('utf8');
     void parseJson(request, body, (error, value) => {
       if (error && isJson(body)) {
         const reserved = {
