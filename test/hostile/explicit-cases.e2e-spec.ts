@@ -355,6 +355,25 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
       await expectRefused(postRaw('/v1/jobs', body), 400);
     });
 
+    it.each([
+      ['null', 'null'],
+      ['an array', '[]'],
+      ['an array of an object', '[{"firstName":"Ada"}]'],
+      ['a number', '1'],
+      ['no body', ''],
+    ])('a body that is not an object (%s) → 400, also where every field is optional', async (_name, body) => {
+      const problem = await expectRefused(
+        send({
+          method: 'PATCH',
+          url: '/v1/users/me',
+          payload: body,
+          headers: { 'content-type': 'application/json' },
+        }),
+        400,
+      );
+      expect(problem.errors).toEqual([{ field: '(body)', message: 'the body must be a JSON object' }]);
+    });
+
     it('an empty body with Content-Type: application/json is no body: an action that takes none runs', async () => {
       const queued = await send({
         method: 'POST',

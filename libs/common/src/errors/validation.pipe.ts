@@ -53,6 +53,11 @@ class StorableValidationPipe extends ValidationPipe {
     }
     const inherited = metadata.type === 'custom' ? [] : inheritedKeyErrors(value);
     if (inherited.length > 0) throw new RequestValidationError(inherited);
+    // Nest's pipe passes a null or missing body through unvalidated, and an array is checked item
+    // by item: a DTO whose fields are all optional took `null`, `[]` or no body as a no-op 200.
+    if (metadata.type === 'body' && metadata.metatype && metadata.metatype !== Object && !isObject(value)) {
+      throw new RequestValidationError([{ field: '(body)', message: 'the body must be a JSON object' }]);
+    }
     // The prototype-key stripping the pipe starts with is moot here: findUnstorableValue refused them.
     const fast =
       metadata.type !== 'custom' && metadata.metatype && value !== null && typeof value === 'object'
@@ -107,4 +112,8 @@ function inheritedKeyErrors(value: unknown): FieldError[] {
 /** An unknown field, worded as class-validator's whitelist words it. */
 export function unknownFieldError(field: string): FieldError {
   return { field, message: `property ${field} should not exist` };
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
