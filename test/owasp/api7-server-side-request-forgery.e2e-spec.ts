@@ -63,6 +63,19 @@ describe('OWASP API7:2023 Server Side Request Forgery', () => {
     expect(await countJobs()).toBe(before);
   });
 
+  it.each(['Host', 'host', 'HOST'])(
+    'a %s header (an internal virtual host behind a public address) → 400 on payload.headers, nothing stored',
+    async (name) => {
+      const before = await countJobs();
+      const res = await submit({ url: 'https://example.com/', headers: { [name]: 'admin.internal' } });
+      expect(res.statusCode).toBe(400);
+      expect(res.json<{ errors: { field: string; message: string }[] }>().errors).toEqual([
+        { field: 'payload.headers', message: `the ${name} header is set by the service` },
+      ]);
+      expect(await countJobs()).toBe(before);
+    },
+  );
+
   it('a host name that resolves to loopback is accepted at submit and refused when it runs', async () => {
     const url = target.path((_, res) => res.writeHead(200).end('internal secret'), 'localhost');
     const job = await submitJob(t.app, user, {

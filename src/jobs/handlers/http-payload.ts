@@ -11,9 +11,11 @@ const STATUS_CLASS = /^[1-5]xx$/;
 const MAX_HEADERS = 64;
 const MAX_HEADER_BYTES = 16 * 1024;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Framing and hop-by-hop headers belong to the connection, which the service owns.
+// Framing and hop-by-hop headers belong to the connection, which the service owns; so does Host,
+// which names the URL's host: set apart, it would reach a virtual host behind the same address
+// that the URL (all the SSRF guard sees) does not name.
 const CONNECTION_HEADER =
-  /^(connection|content-length|expect|keep-alive|proxy-connection|te|trailer|transfer-encoding|upgrade)$/i;
+  /^(connection|content-length|expect|host|keep-alive|proxy-connection|te|trailer|transfer-encoding|upgrade)$/i;
 
 export type StatusSpec = number | string | (number | string)[];
 
@@ -38,7 +40,7 @@ export class HttpPayload {
     maxProperties: MAX_HEADERS,
     description:
       `Request headers, at most ${MAX_HEADERS} and ${MAX_HEADER_BYTES / 1024} KiB of names and values. ` +
-      'X-Job-Id and X-Job-Attempt are always set by the service.',
+      'X-Job-Id, X-Job-Attempt, Host and the framing and hop-by-hop headers are set by the service.',
     example: { authorization: 'Bearer …' },
   })
   @IsOptional()
