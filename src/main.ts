@@ -13,7 +13,12 @@ async function bootstrap(): Promise<void> {
   installGracefulShutdown(app, logger, (env.SHUTDOWN_GRACE_SECONDS + 10) * 1000);
   await app.listen(env.PORT, env.HOST);
   endOfStartup();
-  logger.log(`jobs-service listening on ${await app.getUrl()} (Swagger UI at /docs)`, 'Bootstrap');
+  // getUrl() names a wildcard address (0.0.0.0, ::) as 127.0.0.1, which a browser can open; the
+  // bound address says who else can reach the port.
+  logger.log(
+    `jobs-service listening on ${await app.getUrl()} (bound to ${env.HOST}; Swagger UI at /docs)`,
+    'Bootstrap',
+  );
 }
 
 bootstrap().catch((error: unknown) => {

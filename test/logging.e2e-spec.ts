@@ -32,6 +32,12 @@ describe('logs (CONTRACT §7)', () => {
 
       const records = service.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(records.length).toBeGreaterThan(0);
+      // The start line names the bound address, not only the URL to open (127.0.0.1 for 0.0.0.0).
+      expect(records.map((r) => r.msg)).toContainEqual(
+        expect.stringMatching(
+          /^jobs-service listening on http:\/\/127\.0\.0\.1:\d+ \(bound to 127\.0\.0\.1; /,
+        ),
+      );
       const requestLines = records.filter((r) => r.reqId === 'log-check-7');
       expect(requestLines.length).toBeGreaterThan(0);
       const completed = requestLines.find(
