@@ -43,7 +43,10 @@ export class AuditLogQueryDto extends PageQueryDto {
   @IsDateOrTimestamp()
   from?: string;
 
-  /** Rows before this instant (a timestamp with its UTC offset, or a date), exclusive. */
+  /**
+   * Rows before this instant, exclusive (a timestamp with its UTC offset, or a date: its midnight
+   * UTC, so `from=2026-12-04&to=2026-12-05` is the whole of 4 December).
+   */
   @IsOptional()
   @IsDateOrTimestamp()
   to?: string;

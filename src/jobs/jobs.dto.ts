@@ -217,12 +217,15 @@ export class JobListQueryDto extends PageQueryDto {
   @MaxLength(200)
   name?: string;
 
-  /** Created at or after (ISO 8601). */
+  /** Created at or after this instant (a timestamp with its UTC offset, or a date: its midnight UTC). */
   @IsOptional()
   @IsDateOrTimestamp()
   createdFrom?: string;
 
-  /** Created before (ISO 8601). */
+  /**
+   * Created before this instant, exclusive (a timestamp with its UTC offset, or a date: its
+   * midnight UTC, so `createdFrom=2026-12-04&createdTo=2026-12-05` is the whole of 4 December).
+   */
   @IsOptional()
   @IsDateOrTimestamp()
   createdTo?: string;
