@@ -138,14 +138,14 @@ describe('audit trail over HTTP (CONTRACT §6)', () => {
   it('records API-key callers as apikey actors', async () => {
     const user = await newUser(t.app, admin);
     const key = await newApiKey(t.app, user, 'k');
+    const spare = await newApiKey(t.app, user, 'spare');
     const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/users/me/api-keys',
+      method: 'DELETE',
+      url: `/v1/users/me/api-keys/${spare.id}`,
       headers: { 'x-api-key': key.key },
-      payload: { name: 'made-by-key' },
     });
-    expect(res.statusCode).toBe(201);
-    const { items } = await query(`action=api_key.created&resourceId=${res.json<{ id: string }>().id}`);
+    expect(res.statusCode).toBe(204);
+    const { items } = await query(`action=api_key.revoked&resourceId=${spare.id}`);
     expect(items).toEqual([expect.objectContaining({ actorType: 'apikey', actorId: user.id })]);
   });
 
