@@ -15,9 +15,10 @@ import { PrincipalCache } from './principal-cache';
 
 /**
  * Last global guard: every route needs a caller unless marked @Public() (401 otherwise),
- * @SignedInOnly() refuses API keys (403) and @Roles(...) restricts it further (403). Every 403 is audited (CONTRACT §6). A role-restricted
- * route checks the caller's role in the store, not in this replica's cache: an admin demoted on
- * another replica could otherwise, for the cache's 10 s, create a new admin and keep the rights.
+ * @SignedInOnly() refuses API keys (403) and @Roles(...) restricts it further (403). Every 403 is
+ * audited (CONTRACT §6). A role-restricted route checks the caller's role in the store, not in
+ * this replica's cache: an admin demoted on another replica could otherwise, for the cache's
+ * 10 s, create a new admin and keep the rights.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {

@@ -28,8 +28,15 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
 
   const send = (request: InjectOptions) =>
     t.app.inject({ ...request, headers: { ...user.headers, ...request.headers } });
+  /** `body` sent as it is, labelled JSON. */
+  const sendRaw = (
+    method: 'POST' | 'PATCH',
+    url: string,
+    body: string | Buffer,
+    headers: Record<string, string> = {},
+  ) => send({ method, url, payload: body, headers: { 'content-type': 'application/json', ...headers } });
   const postRaw = (url: string, body: string, headers: Record<string, string> = {}) =>
-    send({ method: 'POST', url, payload: body, headers: { 'content-type': 'application/json', ...headers } });
+    sendRaw('POST', url, body, headers);
   /** The request is refused with `status` (or any 4xx), and no row changed. */
   async function expectRefused(request: Promise<Awaited<ReturnType<typeof send>>>, status?: number) {
     const res = await request;
@@ -169,15 +176,7 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
         bad,
         Buffer.from('"}'),
       ]);
-      const problem = await expectRefused(
-        send({
-          method: 'POST',
-          url: '/v1/jobs',
-          payload: body,
-          headers: { 'content-type': 'application/json' },
-        }),
-        400,
-      );
+      const problem = await expectRefused(sendRaw('POST', '/v1/jobs', body), 400);
       expect(problem.errors).toEqual([{ field: '(body)', message: 'the body is not valid UTF-8' }]);
     });
 
@@ -362,15 +361,7 @@ describe('hostile input, explicit cases (issue 7.3)', () => {
       ['a number', '1'],
       ['no body', ''],
     ])('a body that is not an object (%s) → 400, also where every field is optional', async (_name, body) => {
-      const problem = await expectRefused(
-        send({
-          method: 'PATCH',
-          url: '/v1/users/me',
-          payload: body,
-          headers: { 'content-type': 'application/json' },
-        }),
-        400,
-      );
+      const problem = await expectRefused(sendRaw('PATCH', '/v1/users/me', body), 400);
       expect(problem.errors).toEqual([{ field: '(body)', message: 'the body must be a JSON object' }]);
     });
 

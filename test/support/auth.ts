@@ -24,9 +24,9 @@ export async function newUser(
   app: NestFastifyApplication,
   admin: Session,
   role: 'user' | 'admin' = 'user',
+  password = `pw-${randomUUID()}`,
 ): Promise<Session & { id: string; email: string; password: string }> {
   const email = `u-${randomUUID()}@test.local`;
-  const password = `pw-${randomUUID()}`;
   const res = await app.inject({
     method: 'POST',
     url: '/v1/admin/users',

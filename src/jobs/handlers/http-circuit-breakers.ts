@@ -33,6 +33,8 @@ export type HttpBreakerSettings = Pick<
 > & { maxCircuits?: number };
 
 interface Circuit {
+  /** The target origin, which the gauge and the CIRCUIT_OPEN message name. */
+  origin: string;
   policy: CircuitBreakerPolicy;
   /** When the circuit last opened (Date.now(), the clock cockatiel compares against). */
   openedAt: number;
@@ -95,20 +97,19 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
     isFailure: (outcome: { result?: T; error?: unknown }) => boolean,
     signal: AbortSignal,
   ): Promise<T> {
-    const { origin } = key;
     const circuit = this.track(key);
     // cockatiel parks concurrent calls on the probe without heeding their signal, holding worker
     // slots for as long as the probe's timeout; we fail them fast instead. Had the probe failed,
     // the circuit would stay open for halfOpenAfter, so that is when they come back.
     if (circuit.policy.state === CircuitState.HalfOpen) {
-      throw this.openFailure(origin, this.halfOpenAfterMs);
+      throw this.openFailure(circuit.origin, this.halfOpenAfterMs);
     }
     let settled: Settled<T>;
     try {
       settled = await circuit.policy.execute(() => settle(call, isFailure, signal), signal);
     } catch (error) {
       if (!isBrokenCircuitError(error)) throw error;
-      throw this.openFailure(origin, circuit.openedAt + this.halfOpenAfterMs - Date.now());
+      throw this.openFailure(circuit.origin, circuit.openedAt + this.halfOpenAfterMs - Date.now());
     }
     if ('error' in settled.outcome) throw settled.outcome.error;
     return settled.outcome.result;
@@ -124,12 +125,11 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
    */
   states(): { target: string; state: CircuitStateName }[] {
     const worst = new Map<string, CircuitStateName>();
-    for (const [id, circuit] of [...this.circuits].reverse()) {
+    for (const circuit of [...this.circuits.values()].reverse()) {
       if (!circuit.tripped) continue;
-      const target = id.slice(id.indexOf(' ') + 1);
       const state = this.stateOf(circuit);
-      const known = worst.get(target);
-      if (!known || SEVERITY[state] > SEVERITY[known]) worst.set(target, state);
+      const known = worst.get(circuit.origin);
+      if (!known || SEVERITY[state] > SEVERITY[known]) worst.set(circuit.origin, state);
     }
     return [...worst].map(([target, state]) => ({ target, state }));
   }
@@ -166,7 +166,7 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
   }
 
   private track({ owner, origin }: CircuitKey): Circuit {
-    // An owner id is a UUID, so the first space ends it.
+    // An owner id is a UUID, so no two keys make the same id.
     const id = `${owner} ${origin}`;
     const known = this.circuits.get(id);
     if (known) {
@@ -175,7 +175,7 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
       return known;
     }
     if (this.circuits.size >= this.maxCircuits) this.evictOne();
-    const circuit = this.create();
+    const circuit = this.create(origin);
     this.circuits.set(id, circuit);
     return circuit;
   }
@@ -196,12 +196,12 @@ export class HttpCircuitBreakers implements ReadinessDetailsSource {
     if (!oldest.done) this.circuits.delete(oldest.value);
   }
 
-  private create(): Circuit {
+  private create(origin: string): Circuit {
     const policy = circuitBreaker(
       handleWhenResult((settled) => (settled as Settled<unknown>).failed),
       { halfOpenAfter: this.halfOpenAfterMs, breaker: new ConsecutiveBreaker(this.failures) },
     );
-    const circuit: Circuit = { policy, openedAt: 0, tripped: false };
+    const circuit: Circuit = { origin, policy, openedAt: 0, tripped: false };
     // Fired synchronously right after cockatiel stamps its own openedAt with Date.now().
     policy.onBreak(() => {
       circuit.openedAt = Date.now();
