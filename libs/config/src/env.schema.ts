@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsByteLength,
@@ -16,6 +16,13 @@ import {
   isIP,
   ValidateBy,
 } from 'class-validator';
+
+/**
+ * Plain decimal digits become a number; anything else stays a string for @IsInt to refuse.
+ * Number() alone would take `0x1135` as port 4405 and `1e1` as 10: a typo that starts.
+ */
+const toInteger = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
 
 const toBoolean = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
@@ -82,7 +89,7 @@ export class EnvironmentVariables {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(0)
   @Max(65535)
@@ -98,7 +105,7 @@ export class EnvironmentVariables {
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
   @Max(200)
@@ -112,7 +119,7 @@ export class EnvironmentVariables {
   @IsBoolean()
   MIGRATIONS_RUN = true;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1024)
   @Max(512 * 1024 * 1024)
@@ -129,12 +136,12 @@ export class EnvironmentVariables {
   @IsTrustProxy()
   TRUST_PROXY: boolean | string = false;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(0)
   RATE_LIMIT_PER_MINUTE = 600;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(0)
   AUTH_RATE_LIMIT_PER_MINUTE = 20;
@@ -148,7 +155,7 @@ export class EnvironmentVariables {
   @MinLength(16)
   METRICS_TOKEN?: string;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(4)
   @Max(15)
@@ -156,7 +163,7 @@ export class EnvironmentVariables {
 
   // Unrevoked keys a user may hold at once: bounds what one account can pile up (each key is a
   // row, listed unpaginated by GET /v1/users/me/api-keys).
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
   @Max(10000)
@@ -188,7 +195,7 @@ export class EnvironmentVariables {
   @IsByteLength(0, 72, { message: 'ADMIN_PASSWORD must be at most 72 bytes' })
   ADMIN_PASSWORD?: string;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
   @Max(1000)
@@ -198,31 +205,31 @@ export class EnvironmentVariables {
   @IsBoolean()
   JOBS_WORKER_ENABLED = true;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(10)
   @Max(60_000)
   JOBS_POLL_INTERVAL_MS = 1000;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(5)
   @Max(3600)
   JOBS_LEASE_SECONDS = 30;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1024)
   @Max(16 * 1024 * 1024)
   JOBS_MAX_RESULT_BYTES = 256 * 1024;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
   @Max(10_000)
   JOBS_BATCH_MAX = 1000;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
   JOBS_RETENTION_DAYS = 30;
@@ -234,31 +241,31 @@ export class EnvironmentVariables {
   })
   JOBS_HTTP_ALLOWED_HOSTS?: string;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(0)
   @Max(16 * 1024 * 1024)
   JOBS_HTTP_MAX_RESPONSE_BYTES = 64 * 1024;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
   @Max(1000)
   JOBS_HTTP_BREAKER_FAILURES = 5;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
   @Max(3600)
   JOBS_HTTP_BREAKER_HALF_OPEN_SECONDS = 30;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(0)
   @Max(3600)
   SHUTDOWN_GRACE_SECONDS = 25;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
   AUDIT_RETENTION_DAYS = 365;

@@ -39,6 +39,39 @@ describe('validateEnv', () => {
     expect(env.DATABASE_URL).toBeUndefined();
   });
 
+  it('takes numbers in plain decimal only: a hex or exponent form is a typo, not a number', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        validateEnv(env);
+        return [];
+      } catch (e) {
+        return (e as ConfigValidationError).problems.map((p) => p.variable).sort();
+      }
+    };
+    expect(problems({ PORT: '0x1135', JOBS_CONCURRENCY: '1e1', JOBS_BATCH_MAX: '10.0' })).toEqual([
+      'JOBS_BATCH_MAX',
+      'JOBS_CONCURRENCY',
+      'PORT',
+    ]);
+    expect(validateEnv({ PORT: ' 4405 ', JOBS_CONCURRENCY: '07' })).toMatchObject({
+      PORT: 4405,
+      JOBS_CONCURRENCY: 7,
+    });
+  });
+
+  it('takes the first admin from ADMIN_EMAIL and ADMIN_PASSWORD together, never from one alone', () => {
+    for (const [given, missing] of [
+      [{ ADMIN_EMAIL: 'ops@example.com' }, 'ADMIN_PASSWORD'],
+      [{ ADMIN_PASSWORD: 'admin-password-0123' }, 'ADMIN_EMAIL'],
+      [{ ADMIN_PASSWORD: 'admin-password-0123', NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }, 'ADMIN_EMAIL'],
+    ] as const) {
+      expect(() => validateEnv(given)).toThrow(`${missing} (ADMIN_EMAIL and ADMIN_PASSWORD are set together`);
+    }
+    expect(validateEnv({ ADMIN_EMAIL: 'ops@example.com', ADMIN_PASSWORD: 'admin-password-0123' })).toMatchObject({
+      ADMIN_EMAIL: 'ops@example.com',
+    });
+  });
+
   it('takes an empty value as no value: the default, never a zero', () => {
     const env = validateEnv({
       PORT: '',
@@ -103,6 +136,7 @@ describe('validateEnv', () => {
     try {
       validateEnv({
         ADMIN_EMAIL: 'notanemail',
+        ADMIN_PASSWORD: 'admin-password-0123',
         JWT_ACCESS_TTL: '0',
         JWT_REFRESH_TTL: '0d',
         CORS_ORIGINS: 'not a url',
@@ -116,6 +150,7 @@ describe('validateEnv', () => {
     expect(
       validateEnv({
         ADMIN_EMAIL: 'admin@localhost',
+        ADMIN_PASSWORD: 'admin-password-0123',
         JWT_ACCESS_TTL: '60',
         CORS_ORIGINS: 'https://app.example.com, http://localhost:5173,http://[::1]:8080',
       }),

@@ -27,6 +27,7 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
     variable: e.property,
     messages: Object.values(e.constraints ?? {}),
   }));
+  problems.push(...firstAdminRules(env));
   if (env.NODE_ENV === 'production') problems.push(...productionRules(env));
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return env;
@@ -45,4 +46,17 @@ function productionRules(env: EnvironmentVariables): { variable: string; message
     });
   }
   return problems;
+}
+
+// The first admin needs both (CONTRACT §4): with one alone the start used to create a random
+// admin@localhost, or none in production, and said neither was set.
+function firstAdminRules(env: EnvironmentVariables): { variable: string; messages: string[] }[] {
+  const missing =
+    env.ADMIN_EMAIL !== undefined && env.ADMIN_PASSWORD === undefined
+      ? 'ADMIN_PASSWORD'
+      : env.ADMIN_PASSWORD !== undefined && env.ADMIN_EMAIL === undefined
+        ? 'ADMIN_EMAIL'
+        : undefined;
+  if (missing === undefined) return [];
+  return [{ variable: missing, messages: ['ADMIN_EMAIL and ADMIN_PASSWORD are set together or not at all'] }];
 }
