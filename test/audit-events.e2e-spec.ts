@@ -90,4 +90,81 @@ describe('every audited event of CONTRACT §6', () => {
       'api_key.revoked (failed)',
     ]);
   });
+
+  it('a job refused at submit, alone or in a batch: a failed job.created with why, and no job', async () => {
+    const user = await newUser(t.app, admin);
+    const rowsOf = async (requestId: string) =>
+      t.app
+        .get(DataSource)
+        .query<
+          { action: string; success: boolean; error_code: string; actor_id: string; changes: unknown }[]
+        >('SELECT action, success, error_code, actor_id, changes FROM audit_logs WHERE request_id = $1', [
+          requestId,
+        ]);
+    const submit = (url: string, body: object, requestId: string, key?: string) =>
+      t.app.inject({
+        method: 'POST',
+        url,
+        payload: body,
+        headers: { ...user.headers, 'x-request-id': requestId, ...(key ? { 'idempotency-key': key } : {}) },
+      });
+    const jobsOf = async () =>
+      Number(
+        (
+          await t.app.get(DataSource).query('SELECT count(*) AS n FROM jobs WHERE owner_id = $1', [user.id])
+        )[0].n,
+      );
+
+    expect((await submit('/v1/jobs', { type: 'no.such.type', payload: {} }, 'refused-type')).statusCode).toBe(
+      400,
+    );
+    expect(await rowsOf('refused-type')).toEqual([
+      {
+        action: 'job.created',
+        success: false,
+        error_code: 'JOBS.UNKNOWN_TYPE',
+        actor_id: user.id,
+        changes: { type: { after: 'no.such.type' } },
+      },
+    ]);
+    expect(
+      (await submit('/v1/jobs', { type: 'sleep', payload: { ms: -1 } }, 'refused-payload')).statusCode,
+    ).toBe(400);
+    expect(await rowsOf('refused-payload')).toMatchObject([{ success: false, error_code: 'JOBS.INVALID' }]);
+
+    expect((await submit('/v1/jobs', { type: 'noop', payload: { a: 1 } }, 'keyed', 'k-1')).statusCode).toBe(
+      202,
+    );
+    expect((await submit('/v1/jobs', { type: 'noop', payload: { a: 2 } }, 'reused', 'k-1')).statusCode).toBe(
+      409,
+    );
+    expect(await rowsOf('reused')).toMatchObject([
+      { success: false, error_code: 'JOBS.IDEMPOTENCY_CONFLICT' },
+    ]);
+
+    const batch = await submit(
+      '/v1/jobs/batch',
+      { jobs: [{ type: 'noop', payload: {} }, { type: 'no.such.type', payload: {} }, { type: 'noop' }] },
+      'mixed-batch',
+    );
+    expect(batch.statusCode).toBe(202);
+    const rows = await rowsOf('mixed-batch');
+    expect(rows.map((r) => `${r.action}${r.success ? '' : ' (failed)'}`).sort()).toEqual([
+      'job.created',
+      'job.created (failed)',
+    ]);
+    expect(rows.find((r) => !r.success)).toMatchObject({
+      error_code: 'JOBS.UNKNOWN_TYPE',
+      changes: {
+        refusedItems: {
+          after: [
+            { index: 1, code: 'JOBS.UNKNOWN_TYPE' },
+            { index: 2, code: 'REQUEST.VALIDATION_FAILED' },
+          ],
+        },
+      },
+    });
+    // The keyed job and the batch's one valid item; none of the refused ones.
+    expect(await jobsOf()).toBe(2);
+  });
 });

@@ -435,9 +435,10 @@ describe('submitting jobs (CONTRACT §5)', () => {
       const created = [results[0], results[2], results[9]].map((item) => ('job' in item ? item.job.id : ''));
       expect(await countJobs('id = ANY($1::uuid[])', [created])).toBe(3);
       expect(await countJobs()).toBe(before + 3);
-      // The service writes one row for a multi-job insert: no resource id, the new ids in changes.
+      // The service writes one row for a multi-job insert: no resource id, the new ids in changes
+      // (and one failed row for the refused items: test/audit-events).
       const audit = await query<{ resource_id: string | null; changes: { jobIds: { after: string[] } } }>(
-        "SELECT resource_id, changes FROM audit_logs WHERE action = 'job.created' AND request_id = $1",
+        "SELECT resource_id, changes FROM audit_logs WHERE action = 'job.created' AND success AND request_id = $1",
         [requestId],
       );
       expect(audit).toHaveLength(1);

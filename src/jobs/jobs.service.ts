@@ -80,6 +80,18 @@ export class JobsService {
     dto: CreateJobDto,
     headerKey?: string,
   ): Promise<{ job: JobDto; created: boolean }> {
+    // A refused job (unknown type, a payload its schema refuses, a reused idempotency key) is a
+    // failed attempt, audited as such (CONTRACT §6); what the job was is in the row's changes.
+    return this.audit.refusalsAudited(refusedEntry(dto.type), () =>
+      this.submitAudited(caller, dto, headerKey),
+    );
+  }
+
+  private async submitAudited(
+    caller: Caller,
+    dto: CreateJobDto,
+    headerKey?: string,
+  ): Promise<{ job: JobDto; created: boolean }> {
     const job = this.submission.prepare(caller.userId, dto, headerKey);
     const slot = job.runAt === null ? this.engine.reserveSlot(job.type) : null;
     let result: Inserted;
@@ -124,7 +136,22 @@ export class JobsService {
       const outcome = outcomes[i];
       results.push(outcome instanceof DomainError ? { index, error: outcome } : { index, job: outcome.job });
     });
-    return results.sort((a, b) => a.index - b.index);
+    results.sort((a, b) => a.index - b.index);
+    await this.auditRefusedItems(results);
+    return results;
+  }
+
+  /** One row for a batch's refused items, with each one's index and error code (CONTRACT §6). */
+  private async auditRefusedItems(results: BatchOutcome[]): Promise<void> {
+    const refused = results.flatMap((r) => ('error' in r ? [{ index: r.index, code: r.error.code }] : []));
+    if (refused.length === 0) return;
+    await this.audit.record({
+      action: 'job.created',
+      resourceType: 'job',
+      success: false,
+      errorCode: refused[0].code,
+      changes: { refusedItems: { after: refused } },
+    });
   }
 
   async list(caller: Caller, query: JobListQueryDto): Promise<Page<JobDto>> {
@@ -390,6 +417,10 @@ interface CancelOutcome {
 interface Inserted {
   inserted: Map<string, JobRow>;
   existing: Map<string | null, JobRow>;
+}
+
+function refusedEntry(type: string): Omit<AuditEntry, 'success' | 'errorCode'> {
+  return { action: 'job.created', resourceType: 'job', resourceId: null, changes: { type: { after: type } } };
 }
 
 function createdEntry(rows: { id: string; type: string }[]): AuditEntry {
