@@ -535,19 +535,21 @@ describe('job engine (CONTRACT §5)', () => {
       const api = await startWorker({ JOBS_WORKER_ENABLED: 'false' }, store);
       apps.push(api);
       const admin = await loginAdmin(api.app);
-      const past = new Date(Date.now() - 60_000).toISOString();
+      // Due before the worker starts below, later than every job submitted without a runAt (a
+      // runAt already past would mean now).
+      const soon = new Date(Date.now() + 1000).toISOString();
       // [priority, runAt?]: equal priorities differ by runAt, or share it and differ by creation.
       const specs: [number, string?][] = [
         [5],
         [10],
         [1],
-        [5, past],
+        [5, soon],
         [10],
-        [5, past],
+        [5, soon],
         [3],
         [5],
-        [1, past],
-        [10, past],
+        [1, soon],
+        [10, soon],
       ];
       const jobs: JobJson[] = [];
       for (const [priority, runAt] of specs) {
@@ -565,7 +567,7 @@ describe('job engine (CONTRACT §5)', () => {
         .sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.created - b.created)
         .map((job) => job.id);
       expect(expected.map((id) => jobs.findIndex((job) => job.id === id))).toEqual([
-        9, 1, 4, 3, 5, 0, 7, 6, 8, 2,
+        1, 4, 9, 0, 7, 3, 5, 6, 2, 8,
       ]);
 
       await sleep(1500);

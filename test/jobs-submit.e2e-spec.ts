@@ -245,6 +245,16 @@ describe('submitting jobs (CONTRACT §5)', () => {
       expect(job.runAt).toBe('2099-06-01T10:00:00.000Z');
     });
 
+    it('a runAt already past means now: it neither jumps older jobs nor ages its queue by decades', async () => {
+      const job = await submitJob(t.app, user, { type: 'noop', payload: {}, runAt: '1970-01-01T00:00:00Z' });
+      expect(Math.abs(Date.parse(job.runAt) - Date.parse(job.createdAt))).toBeLessThan(1000);
+      const stored = await query<{ late: boolean }>(
+        "SELECT run_at < created_at - interval '1 second' AS late FROM jobs WHERE id = $1",
+        [job.id],
+      );
+      expect(stored).toEqual([{ late: false }]);
+    });
+
     it('an explicit runAt: null is refused or means now, never the epoch', async () => {
       const res = await post(user, { type: 'noop', payload: {}, runAt: null });
       if (res.statusCode === 400) return void expectProblem(res, 400, 'runAt');

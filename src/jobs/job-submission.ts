@@ -97,8 +97,15 @@ function withoutNulls(dto: CreateJobDto): CreateJobDto {
   );
 }
 
+/**
+ * A runAt already past means now: kept as given, it put the job ahead of every older job of its
+ * priority (claims order by runAt) and made the queue's oldestQueuedAgeSeconds read decades.
+ */
 function runAt(dto: CreateJobDto): Date | null {
-  if (dto.runAt !== undefined) return new Date(dto.runAt);
+  if (dto.runAt !== undefined) {
+    const at = new Date(dto.runAt);
+    return at.getTime() > Date.now() ? at : null;
+  }
   if (dto.delaySeconds !== undefined && dto.delaySeconds > 0)
     return new Date(Date.now() + dto.delaySeconds * 1000);
   return null;

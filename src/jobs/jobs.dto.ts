@@ -62,7 +62,7 @@ export class CreateJobDto {
   @Max(10)
   priority?: number;
 
-  /** Run no earlier than this instant (ISO 8601 with a UTC offset or Z). Not with delaySeconds. */
+  /** Run no earlier than this instant (ISO 8601 with a UTC offset or Z; one already past means now). Not with delaySeconds. */
   @IsOptional()
   @IsTimestamp()
   runAt?: string;
