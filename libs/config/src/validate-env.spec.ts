@@ -63,11 +63,16 @@ describe('validateEnv', () => {
     for (const [given, missing] of [
       [{ ADMIN_EMAIL: 'ops@example.com' }, 'ADMIN_PASSWORD'],
       [{ ADMIN_PASSWORD: 'admin-password-0123' }, 'ADMIN_EMAIL'],
-      [{ ADMIN_PASSWORD: 'admin-password-0123', NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }, 'ADMIN_EMAIL'],
+      [
+        { ADMIN_PASSWORD: 'admin-password-0123', NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) },
+        'ADMIN_EMAIL',
+      ],
     ] as const) {
       expect(() => validateEnv(given)).toThrow(`${missing} (ADMIN_EMAIL and ADMIN_PASSWORD are set together`);
     }
-    expect(validateEnv({ ADMIN_EMAIL: 'ops@example.com', ADMIN_PASSWORD: 'admin-password-0123' })).toMatchObject({
+    expect(
+      validateEnv({ ADMIN_EMAIL: 'ops@example.com', ADMIN_PASSWORD: 'admin-password-0123' }),
+    ).toMatchObject({
       ADMIN_EMAIL: 'ops@example.com',
     });
   });
