@@ -4,7 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { decodeCursor, DomainError, type Page, RequestValidationError, toPage } from '@lib/common';
 import { jobsConfig } from '@lib/config';
 import { type ArrayElement, arrayLiteral, keysetPage, PreparedStatement } from '@lib/database';
-import { type AuditEntry, AuditService } from '../audit/audit.service';
+import { type AuditChanges, type AuditEntry, AuditService } from '../audit/audit.service';
 import { JobAttempt } from './job-attempt.entity';
 import { cancelAction, canTransition, type JobAction } from './job-lifecycle';
 import { type Caller, canAccessJob, listOwnerScope } from './job-ownership';
@@ -82,12 +82,12 @@ export class JobsService {
   ): Promise<{ job: JobDto; created: boolean }> {
     // A refused job (unknown type, a payload its schema refuses, a reused idempotency key) is a
     // failed attempt, audited as such (CONTRACT §6); what the job was is in the row's changes.
-    return this.audit.refusalsAudited(refusedEntry(dto.type), () =>
-      this.submitAudited(caller, dto, headerKey),
+    return this.audit.refusalsAudited(refusedEntry({ type: { after: dto.type } }), () =>
+      this.accept(caller, dto, headerKey),
     );
   }
 
-  private async submitAudited(
+  private async accept(
     caller: Caller,
     dto: CreateJobDto,
     headerKey?: string,
@@ -146,11 +146,9 @@ export class JobsService {
     const refused = results.flatMap((r) => ('error' in r ? [{ index: r.index, code: r.error.code }] : []));
     if (refused.length === 0) return;
     await this.audit.record({
-      action: 'job.created',
-      resourceType: 'job',
+      ...refusedEntry({ refusedItems: { after: refused } }),
       success: false,
       errorCode: refused[0].code,
-      changes: { refusedItems: { after: refused } },
     });
   }
 
@@ -419,8 +417,9 @@ interface Inserted {
   existing: Map<string | null, JobRow>;
 }
 
-function refusedEntry(type: string): Omit<AuditEntry, 'success' | 'errorCode'> {
-  return { action: 'job.created', resourceType: 'job', resourceId: null, changes: { type: { after: type } } };
+/** A job.created that created nothing; the caller adds success=false and the error code. */
+function refusedEntry(changes: AuditChanges): Omit<AuditEntry, 'success' | 'errorCode'> {
+  return { action: 'job.created', resourceType: 'job', resourceId: null, changes };
 }
 
 function createdEntry(rows: { id: string; type: string }[]): AuditEntry {

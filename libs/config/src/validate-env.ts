@@ -51,12 +51,7 @@ function productionRules(env: EnvironmentVariables): { variable: string; message
 // The first admin needs both (CONTRACT §4): with one alone the start used to create a random
 // admin@localhost, or none in production, and said neither was set.
 function firstAdminRules(env: EnvironmentVariables): { variable: string; messages: string[] }[] {
-  const missing =
-    env.ADMIN_EMAIL !== undefined && env.ADMIN_PASSWORD === undefined
-      ? 'ADMIN_PASSWORD'
-      : env.ADMIN_PASSWORD !== undefined && env.ADMIN_EMAIL === undefined
-        ? 'ADMIN_EMAIL'
-        : undefined;
-  if (missing === undefined) return [];
+  if ((env.ADMIN_EMAIL === undefined) === (env.ADMIN_PASSWORD === undefined)) return [];
+  const missing = env.ADMIN_EMAIL === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD';
   return [{ variable: missing, messages: ['ADMIN_EMAIL and ADMIN_PASSWORD are set together or not at all'] }];
 }
