@@ -380,6 +380,50 @@ describe('authentication (CONTRACT §4)', () => {
       expect(refresh.statusCode).toBe(401);
     });
 
+    it('disabling a user revokes their API keys for good: enabling them again does not bring the keys back', async () => {
+      const user = await newUser(t.app, admin);
+      const keys = [await newApiKey(t.app, user, 'ci'), await newApiKey(t.app, user, 'cron')];
+      const withKey = (key: string) => me({ 'x-api-key': key });
+      // Cached as valid on this replica before the change: the change must forget them.
+      for (const { key } of keys) expect((await withKey(key)).statusCode).toBe(200);
+      const setDisabled = (disabled: boolean) =>
+        t.app.inject({
+          method: 'PATCH',
+          url: `/v1/admin/users/${user.id}`,
+          headers: admin.headers,
+          payload: { disabled },
+        });
+      const disabled = await setDisabled(true);
+      expect(disabled.statusCode).toBe(200);
+      for (const { key } of keys) expect((await withKey(key)).statusCode).toBe(401);
+      expect((await setDisabled(false)).statusCode).toBe(200);
+      for (const { key } of keys) expect((await withKey(key)).statusCode).toBe(401);
+
+      const db = t.app.get(DataSource);
+      const stored = await db.query<{ revoked: boolean }[]>(
+        'SELECT revoked_at IS NOT NULL AS revoked FROM api_keys WHERE user_id = $1',
+        [user.id],
+      );
+      expect(stored).toEqual([{ revoked: true }, { revoked: true }]);
+      const audited = await db.query<{ resource_id: string; success: boolean; changes: unknown }[]>(
+        "SELECT resource_id, success, changes FROM audit_logs WHERE action = 'api_key.revoked' AND request_id = $1",
+        [disabled.headers['x-request-id']],
+      );
+      expect(audited.map((row) => row.resource_id).sort()).toEqual(keys.map((k) => k.id).sort());
+      for (const row of audited)
+        expect(row).toMatchObject({ success: true, changes: { cause: { after: 'user.disabled' } } });
+
+      // A fresh login works again, and the user's key list is empty until they mint new keys.
+      const back = await login(t.app, user.email, user.password);
+      const listed = await t.app.inject({
+        method: 'GET',
+        url: '/v1/users/me/api-keys',
+        headers: back.headers,
+      });
+      expect(listed.statusCode).toBe(200);
+      expect(listed.json()).toMatchObject({ items: [] });
+    });
+
     it('a role change invalidates the old token; a new login carries the new role', async () => {
       const user = await newUser(t.app, admin);
       await t.app.inject({

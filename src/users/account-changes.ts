@@ -45,6 +45,7 @@ export class AccountChanges implements OnApplicationBootstrap {
       this.authenticator.forgetAllKeys();
     } else if ('userId' in change) {
       this.accounts.forget(change.userId);
+      this.authenticator.forgetKeysOf(change.userId);
     } else {
       this.authenticator.forgetKey(change.apiKeyId);
     }

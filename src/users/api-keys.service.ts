@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { DataSource, IsNull, MoreThan, Or } from 'typeorm';
+import { DataSource, type EntityManager, IsNull, MoreThan, Or } from 'typeorm';
 import { decodeCursor, type Page, type PageQueryDto, RequestValidationError, toPage } from '@lib/common';
 import { authConfig } from '@lib/config';
 import { keysetPage } from '@lib/database';
@@ -90,5 +90,29 @@ export class ApiKeysService {
       }),
     );
     this.changes.forget({ apiKeyId: id });
+  }
+
+  /**
+   * Inside the transaction that disables the owner: their keys end for good, one audited
+   * revocation each, so enabling the account again does not bring them back. The owner's change
+   * notification makes every replica forget the cached keys (AccountChanges).
+   */
+  async revokeAllOf(em: EntityManager, userId: string): Promise<void> {
+    // An UPDATE answers [rows, count] through TypeORM's query().
+    const [revoked] = await em.query<[{ id: string }[], number]>(
+      'UPDATE api_keys SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
+      [userId],
+    );
+    for (const { id } of revoked) {
+      await this.audit.record(
+        {
+          action: 'api_key.revoked',
+          resourceType: 'api_key',
+          resourceId: id,
+          changes: { cause: { after: 'user.disabled' } },
+        },
+        em,
+      );
+    }
   }
 }

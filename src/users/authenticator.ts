@@ -46,6 +46,11 @@ export class Authenticator {
     for (const [hash, entry] of this.keys) if (entry.key?.id === id) this.keys.delete(hash);
   }
 
+  /** A user's keys (AccountChanges): disabling revokes them all, enabling must not find them cached. */
+  forgetKeysOf(userId: string): void {
+    for (const [hash, entry] of this.keys) if (entry.key?.userId === userId) this.keys.delete(hash);
+  }
+
   forgetAllKeys(): void {
     this.keys.clear();
   }

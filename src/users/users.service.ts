@@ -5,6 +5,7 @@ import { isUniqueViolation, keysetPage } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
 import { removesLastAdmin } from './admin-rule';
 import { AccountChanges } from './account-changes';
+import { ApiKeysService } from './api-keys.service';
 import { ADMIN_CHANGES_LOCK } from './advisory-locks';
 import { LoginAttempts } from './login-attempts';
 import { PasswordHasher } from './password-hasher';
@@ -32,6 +33,7 @@ export class UsersService {
     private readonly audit: AuditService,
     private readonly changes: AccountChanges,
     private readonly attempts: LoginAttempts,
+    private readonly apiKeys: ApiKeysService,
   ) {}
 
   async get(id: string): Promise<UserDto> {
@@ -116,6 +118,7 @@ export class UsersService {
             throw new LastAdminError();
           const securityChange = 'role' in changes || 'disabled' in changes;
           if (securityChange) await this.endSessions(em, user);
+          if (changes.disabled?.after === true) await this.apiKeys.revokeAllOf(em, id);
           await em.save(user);
           if (Object.keys(changes).length > 0) {
             await this.audit.record(
@@ -185,7 +188,7 @@ export class UsersService {
 
   /**
    * Disable, role or password change: refresh tokens die now, access tokens and API keys at the
-   * next request, on every replica (AccountChanges).
+   * next request, on every replica (AccountChanges). A disable also revokes the keys (revokeAllOf).
    */
   private async endSessions(em: EntityManager, user: User): Promise<void> {
     user.sessionVersion += 1;
