@@ -10,6 +10,7 @@ import { InjectMetric, makeCounterProvider } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 import { PeriodicTask } from '@lib/common';
 import { auditConfig } from '@lib/config';
+import { MigrationStatus } from '@lib/database';
 import { AuditService } from './audit.service';
 
 const PRUNED = 'audit_logs_pruned_total';
@@ -26,16 +27,17 @@ export const auditRetentionMetricProviders = [
 @Injectable()
 export class AuditRetention implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(AuditRetention.name);
-  private readonly loop = new PeriodicTask('Audit retention', () => this.prune(), this.logger);
+  private readonly loop = new PeriodicTask('audit retention', () => this.prune(), this.logger);
 
   constructor(
     private readonly audit: AuditService,
+    private readonly migrations: MigrationStatus,
     @Inject(auditConfig.KEY) private readonly config: ConfigType<typeof auditConfig>,
     @InjectMetric(PRUNED) private readonly pruned: Counter,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.loop.start(EVERY_MS);
+  onApplicationBootstrap(): Promise<void> {
+    return this.migrations.onceApplied('audit retention', () => this.loop.start(EVERY_MS));
   }
 
   onApplicationShutdown(): Promise<void> {

@@ -58,9 +58,10 @@ export class ReadinessIndicators implements OnModuleInit {
   async migrationsApplied() {
     const check = this.indicators.check('migrations');
     try {
-      return (await this.migrations.allApplied())
-        ? check.up()
-        : check.down({ message: 'migrations pending' });
+      if (!(await this.migrations.allApplied())) return check.down({ message: 'migrations pending' });
+      return this.migrations.catchingUp
+        ? check.down({ message: 'starting after the migrations' })
+        : check.up();
     } catch {
       return check.down({ message: 'migration status unknown' });
     }

@@ -10,6 +10,7 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { ConditionWaiter } from '@lib/common';
 import { appConfig, jobsConfig } from '@lib/config';
+import { MigrationStatus } from '@lib/database';
 import { AttemptTimeouts } from './attempt-timeouts';
 import { AttemptWriter } from './attempt-writer';
 import { claimCapacity, nextClaim } from './claim-capacity';
@@ -91,6 +92,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly registry: JobHandlerRegistry,
     private readonly signals: JobSignals,
     private readonly metrics: JobMetrics,
+    private readonly migrations: MigrationStatus,
   ) {
     this.writer = new AttemptWriter((ends) => this.store.finish(ends));
     this.leases = new LeaseKeeper(
@@ -115,6 +117,10 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       this.logger.log('Worker disabled (JOBS_WORKER_ENABLED=false): this replica only serves the API');
       return;
     }
+    await this.migrations.onceApplied('the worker', () => this.startWorker());
+  }
+
+  private async startWorker(): Promise<void> {
     this.started = true;
     this.signals.onReady(() => this.wake());
     this.signals.onCancel((jobId) => this.cancelLocal(jobId));

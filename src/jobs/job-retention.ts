@@ -11,7 +11,7 @@ import type { Counter } from 'prom-client';
 import { PeriodicTask } from '@lib/common';
 import { DataSource } from 'typeorm';
 import { databaseConfig, jobsConfig } from '@lib/config';
-import { inTurn } from '@lib/database';
+import { inTurn, MigrationStatus } from '@lib/database';
 
 const PRUNED = 'jobs_pruned_total';
 /** pg_try_advisory_xact_lock key: one replica prunes at a time. */
@@ -39,17 +39,18 @@ export const jobRetentionMetricProviders = [
 @Injectable()
 export class JobRetention implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(JobRetention.name);
-  private readonly loop = new PeriodicTask('Job retention', () => this.prune(), this.logger);
+  private readonly loop = new PeriodicTask('job retention', () => this.prune(), this.logger);
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly migrations: MigrationStatus,
     @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,
     @Inject(databaseConfig.KEY) private readonly db: ConfigType<typeof databaseConfig>,
     @InjectMetric(PRUNED) private readonly pruned: Counter<'type'>,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.loop.start(EVERY_MS);
+  onApplicationBootstrap(): Promise<void> {
+    return this.migrations.onceApplied('job retention', () => this.loop.start(EVERY_MS));
   }
 
   onApplicationShutdown(): Promise<void> {

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import type { ConfigType } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { appConfig, authConfig } from '@lib/config';
+import { MigrationStatus } from '@lib/database';
 import { AuditService } from '../audit/audit.service';
 import { ADMIN_CHANGES_LOCK } from './advisory-locks';
 import { PasswordHasher } from './password-hasher';
@@ -24,11 +25,16 @@ export class AdminBootstrap implements OnApplicationBootstrap {
     private readonly dataSource: DataSource,
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
+    private readonly migrations: MigrationStatus,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): Promise<void> {
+    return this.migrations.onceApplied('the first-admin check', () => this.ensureAdmin());
+  }
+
+  private async ensureAdmin(): Promise<void> {
     const configured = this.auth.adminEmail && this.auth.adminPassword;
     if (!configured && this.app.isProduction) {
       if (!(await this.dataSource.getRepository(User).existsBy({ role: 'admin' }))) {
