@@ -98,14 +98,18 @@ describe('admin queues: counts, pause and resume (CONTRACT §5)', () => {
     expect(await auditRows('queue.resumed', 'sleep')).toHaveLength(1);
   });
 
-  it('an unknown type is a 404 problem and changes nothing', async () => {
-    const res = await action('no-such-type', 'pause');
-    expect(res.statusCode).toBe(404);
-    expect(res.headers['content-type']).toContain('application/problem+json');
+  it('an unknown type is a 404 problem, changes nothing, and the refusal is audited', async () => {
+    for (const what of ['pause', 'resume'] as const) {
+      const res = await action('no-such-type', what);
+      expect(res.statusCode).toBe(404);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+    }
     const [row] = await api.app
       .get(DataSource)
       .query<{ n: number }[]>("SELECT count(*)::int AS n FROM job_queues WHERE type = 'no-such-type'");
     expect(row.n).toBe(0);
+    expect(await auditRows('queue.paused', 'no-such-type')).toEqual([{ success: false }]);
+    expect(await auditRows('queue.resumed', 'no-such-type')).toEqual([{ success: false }]);
   });
 
   it('is for admins only: 403 for a user (audited), 401 without credentials', async () => {

@@ -46,33 +46,39 @@ export class JobQueuesService {
     return queue;
   }
 
-  /** Idempotent; only a real change is audited and signalled. */
+  /** Idempotent; only a real change is audited and signalled, and a refusal (no such type). */
   async setPaused(type: string, paused: boolean): Promise<QueueDto> {
-    if (!this.registry.get(type)) throw new QueueNotFoundError();
-    const changed = await this.dataSource.transaction(async (em) => {
-      const [row] = await em.query<{ paused: boolean }[]>(
-        'SELECT paused FROM job_queues WHERE type = $1 FOR UPDATE',
-        [type],
-      );
-      const before = row?.paused ?? false;
-      if (before === paused) return false;
-      await em.query(
-        `INSERT INTO job_queues (type, paused) VALUES ($1, $2)
-         ON CONFLICT (type) DO UPDATE SET paused = EXCLUDED.paused, updated_at = now()`,
-        [type, paused],
-      );
-      await this.audit.record(
-        {
-          action: paused ? 'queue.paused' : 'queue.resumed',
-          resourceType: 'queue',
-          resourceId: type,
-          changes: { paused: { before, after: paused } },
-        },
-        em,
-      );
-      await this.signals.publishQueuesChanged(em);
-      return true;
-    });
+    const action = paused ? 'queue.paused' : 'queue.resumed';
+    const changed = await this.audit.refusalsAudited(
+      { action, resourceType: 'queue', resourceId: type },
+      () => {
+        if (!this.registry.get(type)) throw new QueueNotFoundError();
+        return this.dataSource.transaction(async (em) => {
+          const [row] = await em.query<{ paused: boolean }[]>(
+            'SELECT paused FROM job_queues WHERE type = $1 FOR UPDATE',
+            [type],
+          );
+          const before = row?.paused ?? false;
+          if (before === paused) return false;
+          await em.query(
+            `INSERT INTO job_queues (type, paused) VALUES ($1, $2)
+           ON CONFLICT (type) DO UPDATE SET paused = EXCLUDED.paused, updated_at = now()`,
+            [type, paused],
+          );
+          await this.audit.record(
+            {
+              action,
+              resourceType: 'queue',
+              resourceId: type,
+              changes: { paused: { before, after: paused } },
+            },
+            em,
+          );
+          await this.signals.publishQueuesChanged(em);
+          return true;
+        });
+      },
+    );
     if (changed) this.signals.queuesChangedLocally();
     return this.get(type);
   }
