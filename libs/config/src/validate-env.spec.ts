@@ -180,6 +180,21 @@ describe('validateEnv', () => {
     expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).BCRYPT_ROUNDS).toBe(12);
   });
 
+  it("refuses deploy/secret.example.yaml's placeholders in production, naming each", () => {
+    const example = {
+      NODE_ENV: 'production',
+      JWT_SECRET: 'CHANGE-ME-to-a-random-string-of-at-least-32-chars',
+      ADMIN_EMAIL: 'admin@example.com',
+      ADMIN_PASSWORD: 'change-me-strong-password',
+      METRICS_TOKEN: 'CHANGE-ME-metrics-token',
+    };
+    expect(() => validateEnv(example)).toThrow(
+      /JWT_SECRET still holds the CHANGE-ME placeholder.*ADMIN_PASSWORD still holds.*METRICS_TOKEN still holds/s,
+    );
+    // Development keeps the example usable as it is.
+    expect(() => validateEnv({ ...example, NODE_ENV: 'development' })).not.toThrow();
+  });
+
   it('ignores variables it does not know', () => {
     expect(validateEnv({ HOME: '/root', PATH: '/bin' })).not.toHaveProperty('HOME');
   });

@@ -33,11 +33,19 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   return env;
 }
 
+const PLACEHOLDER = 'CHANGE-ME';
+
 // No default secret and no weak hashing may reach production (CONTRACT §4).
 function productionRules(env: EnvironmentVariables): { variable: string; messages: string[] }[] {
   const problems = [];
   if (env.JWT_SECRET === undefined) {
     problems.push({ variable: 'JWT_SECRET', messages: ['JWT_SECRET is required when NODE_ENV=production'] });
+  }
+  // The placeholders of deploy/secret.example.yaml, applied unedited, are known to everyone.
+  for (const variable of ['JWT_SECRET', 'ADMIN_PASSWORD', 'METRICS_TOKEN'] as const) {
+    if (env[variable]?.toUpperCase().includes(PLACEHOLDER)) {
+      problems.push({ variable, messages: [`${variable} still holds the ${PLACEHOLDER} placeholder`] });
+    }
   }
   if (env.BCRYPT_ROUNDS < 10) {
     problems.push({
