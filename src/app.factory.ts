@@ -20,6 +20,10 @@ import { STATUS_BY_CODE } from './app.errors';
 import { AppModule } from './app.module';
 import { setupOpenApi } from './openapi';
 
+// A problem's `instance` for a path the router refused: enough to recognise it, not an echo of
+// up to 16 KiB of whatever was sent.
+const MAX_INSTANCE_LENGTH = 256;
+
 // Swagger UI needs inline styles and data: images; everything else stays same-origin.
 const CONTENT_SECURITY_POLICY = {
   directives: {
@@ -43,6 +47,10 @@ const CONTENT_SECURITY_POLICY = {
 export async function createApp(imports: ModuleMetadata['imports'] = []): Promise<NestFastifyApplication> {
   const cfg = appConfig();
   const securityHeaders = helmetHeaders();
+  // The API's answers are one caller's: tokens, keys shown once, their jobs. No cache keeps them.
+  const apiHeaders = { ...securityHeaders, 'cache-control': 'no-store' };
+  const headersFor = (request: FastifyRequest) =>
+    request.url.startsWith('/v1/') ? apiHeaders : securityHeaders;
   const adapter = new FastifyAdapter({
     bodyLimit: cfg.maxBodyBytes,
     trustProxy: cfg.trustProxy,
@@ -56,12 +64,14 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
     skipMiddie: true,
     // Router-level refusals (a malformed %-escape, a path param over maxParamLength) answer
     // before any hook or filter runs; render them as problem+json like every other error.
+    // They skip the onRequest hook too, so they get its headers here.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      const context = { instance: request.url.split('?')[0], requestId: String(request.id) };
+      const path = request.url.split('?')[0];
+      const context = { instance: path.slice(0, MAX_INSTANCE_LENGTH), requestId: String(request.id) };
       const { problem, headers } = toProblem(error, context, STATUS_BY_CODE);
       void reply
         .status(problem.status)
-        .headers({ ...headers, [REQUEST_ID_HEADER]: String(request.id) })
+        .headers({ ...headersFor(request), ...headers, [REQUEST_ID_HEADER]: String(request.id) })
         .type(PROBLEM_CONTENT_TYPE)
         .send(problem);
     },
@@ -86,9 +96,7 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.headers(securityHeaders).header(REQUEST_ID_HEADER, request.id);
-    // The API's answers are one caller's: tokens, keys shown once, their jobs. No cache keeps them.
-    if (request.url.startsWith('/v1/')) void reply.header('cache-control', 'no-store');
+    void reply.headers(headersFor(request)).header(REQUEST_ID_HEADER, request.id);
     done();
   });
   // Server close only drops connections idle at that instant; a keep-alive connection whose

@@ -188,6 +188,32 @@ describe('HTTP plumbing (CONTRACT §3)', () => {
     );
   });
 
+  it.each([
+    ['a malformed %-escape', '/v1/jobs/%', 400, '/v1/jobs/%'],
+    [
+      'a path parameter over 100 characters',
+      `/v1/jobs/${'a'.repeat(10_000)}`,
+      414,
+      `/v1/jobs/${'a'.repeat(247)}`,
+    ],
+  ])(
+    '%s (refused by the router, before any hook) → problem+json with the security headers, no-store, and no echo',
+    async (_name, url, status, instance) => {
+      const res = await t.app.inject({ method: 'GET', url });
+      expect(res.statusCode).toBe(status);
+      expect(res.headers).toMatchObject({
+        'content-type': expect.stringMatching(/^application\/problem\+json/),
+        'x-request-id': expect.stringMatching(UUID),
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': expect.stringContaining("default-src 'self'"),
+        'cache-control': 'no-store',
+      });
+      expect(res.json()).toMatchObject({ status, instance, requestId: res.headers['x-request-id'] });
+      expect(res.json<{ detail: string }>().detail).not.toContain('/v1/jobs');
+      expect(res.body.length).toBeLessThan(1024);
+    },
+  );
+
   describe('security headers', () => {
     it('are on every response, API and docs alike', async () => {
       for (const url of ['/health/live', '/v1/nope', '/docs']) {

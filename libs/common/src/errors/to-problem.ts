@@ -31,6 +31,9 @@ const FASTIFY_DETAIL: Record<string, string> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty but Content-Type is application/json.',
   FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is larger than the configured limit (MAX_BODY_BYTES).',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported Content-Type; send application/json.',
+  // The router's own messages quote the whole path back, up to the URL's 16 KiB limit.
+  FST_ERR_BAD_URL: 'The URL path holds a malformed percent-encoding.',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path parameter is longer than the router accepts (100 characters).',
 };
 
 /**
