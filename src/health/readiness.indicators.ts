@@ -1,6 +1,7 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { DataSource } from 'typeorm';
 import { ReadinessDetails, type ReadinessDetailsSource, ShutdownState } from '@lib/common';
 import { MigrationStatus } from '@lib/database';
 
@@ -13,11 +14,12 @@ export const STORE_TIMEOUT_MS = 1000;
  */
 @Injectable()
 export class ReadinessIndicators implements OnModuleInit {
+  private readonly logger = new Logger(ReadinessIndicators.name);
   private sources: { name: string; source: ReadinessDetailsSource }[] = [];
 
   constructor(
     private readonly indicators: HealthIndicatorService,
-    private readonly typeorm: TypeOrmHealthIndicator,
+    private readonly dataSource: DataSource,
     private readonly migrations: MigrationStatus,
     private readonly shutdown: ShutdownState,
     private readonly discovery: DiscoveryService,
@@ -51,8 +53,22 @@ export class ReadinessIndicators implements OnModuleInit {
     return this.shutdown.isShuttingDown ? check.down({ message: 'shutting down' }) : check.up();
   }
 
+  /**
+   * The probe is anonymous: it says that the store failed, and the log says why (a driver's
+   * message can name the host, the database or the role).
+   */
   store() {
-    return this.typeorm.pingCheck('store').withTimeout(STORE_TIMEOUT_MS);
+    return this.indicators
+      .check('store')
+      .attempt(async () => {
+        try {
+          await this.dataSource.query('SELECT 1');
+        } catch (error) {
+          this.logger.warn(`Readiness: the store failed: ${String(error)}`);
+          throw new Error('store unavailable', { cause: error });
+        }
+      })
+      .withTimeout(STORE_TIMEOUT_MS);
   }
 
   async migrationsApplied() {
