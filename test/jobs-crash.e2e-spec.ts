@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BASE_TEST_ENV } from './support/test-env';
 import type { JobJson } from './support/jobs';
-import { spawnService, type SpawnedService } from './support/spawn-service';
+import { runServiceToExit, spawnService, type SpawnedService } from './support/spawn-service';
 import { createTestStore, type TestStore } from './support/test-store';
 
 interface Attempt {
@@ -102,6 +105,33 @@ describe('accepted jobs survive crashes and restarts (CONTRACT §1, §5)', () =>
     expect(history[0].workerId).not.toBe(history[1].workerId);
     for (const job of waiting) {
       expect(await second.waitFor(job.id, finished)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    }
+  });
+
+  // On either CI pass: the embedded store is what runs without DATABASE_URL.
+  it('one process per embedded data directory: a second is refused and the first keeps its jobs, also after a SIGKILL', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'jobs-service-lock-'));
+    const env = { DATABASE_URL: undefined, DATA_DIR: dataDir };
+    try {
+      const owner = await spawnService(env);
+      services.push(owner);
+      const kept = await (
+        await Client.connect(owner)
+      ).submit({ type: 'noop', payload: {}, delaySeconds: 3600 });
+
+      const second = await runServiceToExit(env);
+      expect(second.code).toBe(1);
+      expect(second.stdout + second.stderr).toContain(`DATA_DIR ${dataDir} is in use by another process`);
+      expect(await (await Client.connect(owner)).job(kept.id)).toMatchObject({ status: 'queued' });
+
+      // The lock of a killed process goes stale: the restart waits it out, and the job is there.
+      await owner.stop('SIGKILL');
+      const restarted = await spawnService(env);
+      services.push(restarted);
+      expect(await (await Client.connect(restarted)).job(kept.id)).toMatchObject({ status: 'queued' });
+      expect(await restarted.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 

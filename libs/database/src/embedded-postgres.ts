@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 // The ESM typings, the ones that the import() below resolves to.
 import type { PGlite } from '@electric-sql/pglite' with { 'resolution-mode': 'import' };
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket' with { 'resolution-mode': 'import' };
+import { lock } from 'proper-lockfile';
 import { seedFromTemplate } from './pglite-template';
 
 /**
@@ -17,6 +18,7 @@ export class EmbeddedPostgres {
   private constructor(
     private readonly db: PGlite,
     private readonly server: PGLiteSocketServer,
+    private readonly unlock: () => Promise<void>,
     readonly host: string,
     readonly port: number,
   ) {}
@@ -24,8 +26,10 @@ export class EmbeddedPostgres {
   /** `dataDir` is a folder (created if missing) or `memory://` for a throwaway store. */
   static async start(dataDir: string): Promise<EmbeddedPostgres> {
     const location = dataDir === 'memory://' ? dataDir : resolve(dataDir, 'pglite');
+    let unlock = () => Promise.resolve();
     if (location !== 'memory://') {
       mkdirSync(dirname(location), { recursive: true });
+      unlock = await lockDataDir(location, dataDir);
       await seedFromTemplate(location);
       mkdirSync(location, { recursive: true });
     }
@@ -39,11 +43,38 @@ export class EmbeddedPostgres {
     const server = new PGLiteSocketServer({ db, host, port: 0, maxConnections: 1 });
     await server.start();
     const port = Number(server.getServerConn().split(':').pop());
-    return new EmbeddedPostgres(db, server, host, port);
+    return new EmbeddedPostgres(db, server, unlock, host, port);
   }
 
   async stop(): Promise<void> {
     await this.server.stop();
     await this.db.close();
+    await this.unlock();
+  }
+}
+
+/** How long a lock nobody refreshes stays taken: a process killed with SIGKILL leaves one. */
+const LOCK_STALE_MS = 5000;
+
+/**
+ * One process per data directory: a second PGlite on the same files keeps its own copy in memory
+ * and the last to write wins, so jobs accepted by either could vanish. The lock (a directory
+ * beside the data, its mtime refreshed every second) holds across containers sharing a volume;
+ * one left by a killed process goes stale after 5 s, which a restart waits out.
+ */
+async function lockDataDir(location: string, dataDir: string): Promise<() => Promise<void>> {
+  try {
+    return await lock(location, {
+      realpath: false,
+      stale: LOCK_STALE_MS,
+      update: 1000,
+      retries: { retries: LOCK_STALE_MS / 1000 + 1, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ELOCKED') throw error;
+    throw new Error(
+      `DATA_DIR ${dataDir} is in use by another process (the embedded store admits one): stop it, or give this one another DATA_DIR`,
+      { cause: error },
+    );
   }
 }
