@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { ProbeModule } from './support/probe.module';
 import { startTestApp, type TestApp } from './support/test-app';
 import { createTestStore, type TestStore } from './support/test-store';
@@ -129,6 +130,37 @@ describe('rate limiting (CONTRACT §3)', () => {
     } finally {
       await t.close();
     }
+  });
+
+  // A refused connection, and one that is accepted and never answered.
+  describe.each([
+    ['refuses connections', () => createServer((socket) => socket.destroy())],
+    ['accepts and never answers', () => createServer(() => undefined)],
+  ])('with REDIS_URL set and a Redis that %s', (_name, redisStandIn) => {
+    let redis: Server;
+    let t: TestApp;
+    const sockets = new Set<Socket>();
+    beforeAll(async () => {
+      redis = redisStandIn().on('connection', (socket) => sockets.add(socket));
+      await new Promise<void>((resolve) => redis.listen(0, '127.0.0.1', resolve));
+      const { port } = redis.address() as AddressInfo;
+      t = await startTestApp({
+        imports: [ProbeModule],
+        env: { RATE_LIMIT_PER_MINUTE: '3', REDIS_URL: `redis://127.0.0.1:${port}` },
+      });
+    });
+    afterAll(async () => {
+      await t.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => redis.close(resolve));
+    });
+
+    it("serves every request and still limits, on this replica's counters", async () => {
+      const ip = randomIp();
+      for (let i = 0; i < 3; i++) expect((await get(t, ip)).statusCode).toBe(200);
+      expect((await get(t, ip)).statusCode).toBe(429);
+      expect((await get(t, randomIp())).statusCode).toBe(200);
+    });
   });
 
   // Needs a Redis; CI provides one (TEST_REDIS_URL) and fails on any skipped test.

@@ -4,6 +4,7 @@ import type { ConfigType } from '@nestjs/config';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { rateLimitConfig } from '@lib/config';
 import { CallerThrottlerGuard, ipTracker } from './caller-throttler.guard';
+import { FallbackThrottlerStorage } from './fallback-throttler-storage';
 import { rateLimitMetrics } from './rate-limit.metrics';
 
 const MINUTE_MS = 60_000;
@@ -13,8 +14,25 @@ const isAuthRoute = (context: ExecutionContext): boolean =>
 
 /** Loaded only when REDIS_URL is set: ioredis costs a replica without Redis ~1.6 MB of heap (issue 6). */
 async function redisStorage(url: string): Promise<ThrottlerStorage> {
-  const { ThrottlerStorageRedisService } = await import('@nest-lab/throttler-storage-redis');
-  return new ThrottlerStorageRedisService(url, { keyPrefix: 'jobs-service:throttle:' });
+  const [{ ThrottlerStorageRedisService }, { Redis }] = await Promise.all([
+    import('@nest-lab/throttler-storage-redis'),
+    import('ioredis'),
+  ]);
+  const redis = new Redis(url, {
+    keyPrefix: 'jobs-service:throttle:',
+    // While Redis is away a command fails at once (and the limits fall back to this replica's
+    // counters) instead of waiting in a queue; one that hangs gives up after 500 ms.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 500,
+  });
+  // The client reconnects by itself; the fallback logs the outage once, not every attempt
+  // (unhandled, ioredis prints each one to stderr, outside the JSON log).
+  redis.on('error', () => undefined);
+  const shared = new ThrottlerStorageRedisService(redis);
+  // Given a client, the storage leaves it open at shutdown.
+  shared.disconnectRequired = true;
+  return new FallbackThrottlerStorage(shared);
 }
 
 /**
