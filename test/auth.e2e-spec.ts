@@ -424,6 +424,27 @@ describe('authentication (CONTRACT §4)', () => {
       expect(listed.json()).toMatchObject({ items: [] });
     });
 
+    it('deleting a user ends their API keys, one audited api_key.revoked each', async () => {
+      const user = await newUser(t.app, admin);
+      const keys = [await newApiKey(t.app, user, 'ci'), await newApiKey(t.app, user, 'cron')];
+      const deleted = await t.app.inject({
+        method: 'DELETE',
+        url: `/v1/admin/users/${user.id}`,
+        headers: admin.headers,
+      });
+      expect(deleted.statusCode).toBe(204);
+      for (const { key } of keys) expect((await me({ 'x-api-key': key })).statusCode).toBe(401);
+      const audited = await t.app
+        .get(DataSource)
+        .query<{ resource_id: string; success: boolean; changes: unknown }[]>(
+          "SELECT resource_id, success, changes FROM audit_logs WHERE action = 'api_key.revoked' AND request_id = $1",
+          [deleted.headers['x-request-id']],
+        );
+      expect(audited.map((row) => row.resource_id).sort()).toEqual(keys.map((k) => k.id).sort());
+      for (const row of audited)
+        expect(row).toMatchObject({ success: true, changes: { cause: { after: 'user.deleted' } } });
+    });
+
     it('a role change invalidates the old token; a new login carries the new role', async () => {
       const user = await newUser(t.app, admin);
       await t.app.inject({

@@ -93,11 +93,15 @@ export class ApiKeysService {
   }
 
   /**
-   * Inside the transaction that disables the owner: their keys end for good, one audited
-   * revocation each, so enabling the account again does not bring them back. The owner's change
-   * notification makes every replica forget the cached keys (AccountChanges).
+   * Inside the transaction that disables or deletes the owner (`cause`): their keys end for good,
+   * one audited revocation each, so enabling the account again does not bring them back. The
+   * owner's change notification makes every replica forget the cached keys (AccountChanges).
    */
-  async revokeAllOf(em: EntityManager, userId: string): Promise<void> {
+  async revokeAllOf(
+    em: EntityManager,
+    userId: string,
+    cause: 'user.disabled' | 'user.deleted',
+  ): Promise<void> {
     // An UPDATE answers [rows, count] through TypeORM's query().
     const [revoked] = await em.query<[{ id: string }[], number]>(
       'UPDATE api_keys SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
@@ -109,7 +113,7 @@ export class ApiKeysService {
           action: 'api_key.revoked',
           resourceType: 'api_key',
           resourceId: id,
-          changes: { cause: { after: 'user.disabled' } },
+          changes: { cause: { after: cause } },
         },
         em,
       );

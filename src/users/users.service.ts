@@ -118,7 +118,7 @@ export class UsersService {
             throw new LastAdminError();
           const securityChange = 'role' in changes || 'disabled' in changes;
           if (securityChange) await this.endSessions(em, user);
-          if (changes.disabled?.after === true) await this.apiKeys.revokeAllOf(em, id);
+          if (changes.disabled?.after === true) await this.apiKeys.revokeAllOf(em, id, 'user.disabled');
           await em.save(user);
           if (Object.keys(changes).length > 0) {
             await this.audit.record(
@@ -170,6 +170,8 @@ export class UsersService {
         const user = await em.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
         if (!user) throw new UserNotFoundError();
         if (removesLastAdmin(user, null, await this.otherActiveAdmins(em, id))) throw new LastAdminError();
+        // The rows go with the user (foreign key); the trail keeps that each key ended.
+        await this.apiKeys.revokeAllOf(em, id, 'user.deleted');
         await em.delete(User, { id });
         await this.changes.publish(em, { userId: id });
         await this.audit.record(
