@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { type DynamicModule, type ModuleMetadata, VersioningType } from '@nestjs/common';
+import { ConsoleLogger, type DynamicModule, type ModuleMetadata, VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -88,6 +88,9 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
   // parser, and Fastify a text/plain one; any other Content-Type with a body is a 415.
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     bufferLogs: true,
+    // What Nest logs before pino takes over is flushed here when the start fails (the store
+    // unreachable, say): JSON lines like the rest, and only what explains the failure.
+    logger: new ConsoleLogger({ json: true, logLevels: ['fatal', 'error', 'warn'] }),
     abortOnError: false,
     bodyParser: false,
   });
