@@ -72,6 +72,39 @@ describe('every audited event of CONTRACT §6', () => {
     );
   });
 
+  it("a refused refresh: a failed auth.refresh, against the token's user when the token is known", async () => {
+    const user = await newUser(t.app, admin);
+    const refresh = (refreshToken: string) =>
+      t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken } });
+    const rowsOf = (requestId: unknown) =>
+      t.app
+        .get(DataSource)
+        .query<{ action: string; success: boolean; error_code: string; resource_id: string | null }[]>(
+          'SELECT action, success, error_code, resource_id FROM audit_logs WHERE request_id = $1',
+          [requestId],
+        );
+    const unknown = await refresh('rt_not-a-token-of-ours');
+    expect(unknown.statusCode).toBe(401);
+    expect(await rowsOf(unknown.headers['x-request-id'])).toEqual([
+      { action: 'auth.refresh', success: false, error_code: 'AUTH.INVALID_REFRESH_TOKEN', resource_id: null },
+    ]);
+    await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      payload: { refreshToken: user.refreshToken },
+    });
+    const revoked = await refresh(user.refreshToken);
+    expect(revoked.statusCode).toBe(401);
+    expect(await rowsOf(revoked.headers['x-request-id'])).toEqual([
+      {
+        action: 'auth.refresh',
+        success: false,
+        error_code: 'AUTH.INVALID_REFRESH_TOKEN',
+        resource_id: user.id,
+      },
+    ]);
+  });
+
   it('an API key created and revoked', async () => {
     const user = await newUser(t.app, admin);
     const key = await newApiKey(t.app, user, 'k');

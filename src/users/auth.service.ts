@@ -96,41 +96,58 @@ export class AuthService {
    * and the two deadlocked: a 500, and the disable rolled back.
    */
   async refresh(token: string): Promise<TokenPair> {
-    const outcome = await this.dataSource.transaction(async (em) => {
-      const found = await em.findOneBy(RefreshToken, { tokenHash: sha256(token) });
-      if (!found) return null;
-      const user = await em.findOne(User, {
-        where: { id: found.userId },
-        lock: { mode: 'pessimistic_read' },
+    // Refused: the token's user when the token is known; a reuse is audited as such inside.
+    const outcome = await this.dataSource.transaction(
+      async (em): Promise<TokenPair | { refused: { userId: string | null; reuse: boolean } }> => {
+        const refused = (userId: string | null, reuse = false) => ({ refused: { userId, reuse } });
+        const found = await em.findOneBy(RefreshToken, { tokenHash: sha256(token) });
+        if (!found) return refused(null);
+        const user = await em.findOne(User, {
+          where: { id: found.userId },
+          lock: { mode: 'pessimistic_read' },
+        });
+        await lockFamily(em, found.familyId);
+        const row = await em.findOne(RefreshToken, {
+          where: { id: found.id },
+          lock: { mode: 'pessimistic_write' },
+        });
+        if (!row || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return refused(found.userId);
+        if (row.rotatedAt) {
+          await this.revokeFamily(em, row.familyId);
+          await this.audit.record(
+            {
+              action: 'auth.refresh.reuse_detected',
+              resourceType: 'user',
+              resourceId: row.userId,
+              success: false,
+              errorCode: 'AUTH.INVALID_REFRESH_TOKEN',
+              actor: { type: 'user', id: row.userId },
+            },
+            em,
+          );
+          return refused(row.userId, true);
+        }
+        if (!user || user.disabled) return refused(row.userId);
+        await em.update(RefreshToken, { id: row.id }, { rotatedAt: new Date() });
+        return this.tokens.issue(em, user, row.familyId);
+      },
+    );
+    if (!('refused' in outcome)) return outcome;
+    const error = new InvalidRefreshTokenError();
+    // After the commit, so that a detected reuse stays revoked; the failure is audited on its own
+    // (CONTRACT §6), against the token's user when the token was one of ours.
+    if (!outcome.refused.reuse) {
+      const { userId } = outcome.refused;
+      await this.audit.record({
+        action: 'auth.refresh',
+        resourceType: 'user',
+        resourceId: userId,
+        success: false,
+        errorCode: error.code,
+        ...(userId ? { actor: { type: 'user' as const, id: userId } } : {}),
       });
-      await lockFamily(em, found.familyId);
-      const row = await em.findOne(RefreshToken, {
-        where: { id: found.id },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (!row || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return null;
-      if (row.rotatedAt) {
-        await this.revokeFamily(em, row.familyId);
-        await this.audit.record(
-          {
-            action: 'auth.refresh.reuse_detected',
-            resourceType: 'user',
-            resourceId: row.userId,
-            success: false,
-            errorCode: 'AUTH.INVALID_REFRESH_TOKEN',
-            actor: { type: 'user', id: row.userId },
-          },
-          em,
-        );
-        return null;
-      }
-      if (!user || user.disabled) return null;
-      await em.update(RefreshToken, { id: row.id }, { rotatedAt: new Date() });
-      return this.tokens.issue(em, user, row.familyId);
-    });
-    // Thrown after the commit, so that a detected reuse stays revoked.
-    if (!outcome) throw new InvalidRefreshTokenError();
-    return outcome;
+    }
+    throw error;
   }
 
   /** Ends the session (the token's family). Unknown tokens are ignored: logout is idempotent. */
