@@ -92,6 +92,8 @@ describe('rate limiting (CONTRACT §3)', () => {
       const second = await attempt(2);
       expect(second.statusCode).toBe(401);
       expect(second.headers['x-ratelimit-remaining']).toBe('0');
+      // The library's per-throttler copies (`X-RateLimit-Remaining-auth`, …) are not sent.
+      expect(Object.keys(second.headers).filter((name) => name.endsWith('-auth'))).toEqual([]);
       const limited = await attempt(3);
       expect(limited.statusCode).toBe(429);
       expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED' });
@@ -100,6 +102,7 @@ describe('rate limiting (CONTRACT §3)', () => {
       expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
       expect(limited.headers['x-ratelimit-limit']).toBe('2');
       expect(limited.headers['x-ratelimit-remaining']).toBe('0');
+      expect(Object.keys(limited.headers).filter((name) => name.endsWith('-auth'))).toEqual([]);
       // One budget for all of /v1/auth/*: the IP's refresh calls are out of it too.
       const refresh = await t.app.inject({
         method: 'POST',

@@ -81,6 +81,7 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
           'x-ratelimit-reset': reply.getHeader(`x-ratelimit-reset${suffix}`),
         });
       }
+      dropSuffixed(reply, suffix);
     }
     return passed;
   }
@@ -99,12 +100,23 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     this.rejections.inc({ route: request.routeOptions.url ?? 'unmatched' });
-    http.getResponse<FastifyReply>().headers({
+    const reply = http.getResponse<FastifyReply>();
+    // The key is generateKey's: the throttler's name first.
+    const throttler = detail.key.split(':', 1)[0];
+    if (throttler !== 'default') dropSuffixed(reply, `-${throttler}`);
+    reply.headers({
       'retry-after': detail.timeToBlockExpire,
       'x-ratelimit-limit': detail.limit,
       'x-ratelimit-remaining': 0,
       'x-ratelimit-reset': detail.timeToBlockExpire,
     });
     return super.throwThrottlingException(context, detail);
+  }
+}
+
+/** The library's per-throttler copies (`Retry-After-auth`, …): the unsuffixed ones say it all. */
+function dropSuffixed(reply: FastifyReply, suffix: string): void {
+  for (const name of ['retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']) {
+    reply.removeHeader(`${name}${suffix}`);
   }
 }
