@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { ProbeModule } from './support/probe.module';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -124,6 +125,27 @@ describe('HTTP plumbing (CONTRACT §3)', () => {
       });
       expect(res.statusCode).toBe(415);
       expectProblem(res, 415);
+    });
+
+    it('a compressed body (Content-Encoding) → 415, not a misleading "not valid JSON"; identity passes', async () => {
+      const body = JSON.stringify({ name: 'x' });
+      const gzipped = await t.app.inject({
+        method: 'POST',
+        url: '/v1/probe/echo',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        payload: gzipSync(body),
+      });
+      expect(expectProblem(gzipped, 415)).toMatchObject({
+        code: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
+        detail: expect.stringContaining('Content-Encoding'),
+      });
+      const identity = await t.app.inject({
+        method: 'POST',
+        url: '/v1/probe/echo',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+        payload: body,
+      });
+      expect(identity.statusCode).toBe(201);
     });
 
     it('an unexpected error → 500 with a generic detail, no stack, no internals', async () => {

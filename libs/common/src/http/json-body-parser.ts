@@ -1,9 +1,12 @@
 import { isUtf8 } from 'node:buffer';
+import { UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { RequestValidationError } from '../errors/domain-error';
 
 /**
- * Fastify's own JSON parser (prototype-poisoning checks on), with three changes:
+ * Fastify's own JSON parser (prototype-poisoning checks on), with four changes:
+ * - a body with a Content-Encoding (gzip, say) is a 415: the bytes are not the JSON they stand
+ *   for, and read as such a compressed body got a misleading "not valid JSON";
  * - a body that is not UTF-8 is refused (RFC 8259 §8.1): decoded as text, its bad bytes became
  *   U+FFFD and were stored as if the client had sent them;
  * - an empty body is no body: many clients send `Content-Type: application/json` on every POST,
@@ -16,6 +19,14 @@ export function useJsonBodyParser(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      done(
+        new UnsupportedMediaTypeException('Content-Encoding is not supported; send the body uncompressed.'),
+        undefined,
+      );
+      return;
+    }
     const bytes = raw as Buffer; // parseAs: 'buffer'
     if (bytes.length === 0) {
       done(null, undefined);
