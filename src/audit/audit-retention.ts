@@ -27,7 +27,7 @@ export const auditRetentionMetricProviders = [
 @Injectable()
 export class AuditRetention implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(AuditRetention.name);
-  private readonly loop = new PeriodicTask('audit retention', () => this.prune(), this.logger);
+  private readonly loop = new PeriodicTask('Audit retention', () => this.prune(), this.logger);
 
   constructor(
     private readonly audit: AuditService,

@@ -50,14 +50,17 @@ export class AuditService {
   ) {}
 
   /**
-   * Writes one row. With `em`, it commits or rolls back with the caller's mutation (always pass
+   * Writes one row, or one per entry in one statement. With `em`, it commits or rolls back with the caller's mutation (always pass
    * it inside a transaction: on the embedded store's single connection a separate write would
    * wait for that transaction forever). Without `em`, it is written on its own: for failures and
    * denials whose mutation never happened. Actor, ip, user agent and request id default to the
    * current request's.
    */
-  async record(entry: AuditEntry, em?: EntityManager): Promise<void> {
-    await (em ?? this.logs.manager).insert(AuditLog, this.rowOf(entry));
+  async record(entry: AuditEntry | readonly AuditEntry[], em?: EntityManager): Promise<void> {
+    const rows = Array.isArray(entry)
+      ? entry.map((one) => this.rowOf(one))
+      : [this.rowOf(entry as AuditEntry)];
+    if (rows.length > 0) await (em ?? this.logs.manager).insert(AuditLog, rows);
   }
 
   /**

@@ -62,7 +62,7 @@ export class JobQueuesService {
           if (before === paused) return false;
           await em.query(
             `INSERT INTO job_queues (type, paused) VALUES ($1, $2)
-           ON CONFLICT (type) DO UPDATE SET paused = EXCLUDED.paused, updated_at = now()`,
+             ON CONFLICT (type) DO UPDATE SET paused = EXCLUDED.paused, updated_at = now()`,
             [type, paused],
           );
           await this.audit.record(

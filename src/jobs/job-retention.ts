@@ -39,7 +39,7 @@ export const jobRetentionMetricProviders = [
 @Injectable()
 export class JobRetention implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(JobRetention.name);
-  private readonly loop = new PeriodicTask('job retention', () => this.prune(), this.logger);
+  private readonly loop = new PeriodicTask('Job retention', () => this.prune(), this.logger);
 
   constructor(
     private readonly dataSource: DataSource,

@@ -107,16 +107,14 @@ export class ApiKeysService {
       'UPDATE api_keys SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
       [userId],
     );
-    for (const { id } of revoked) {
-      await this.audit.record(
-        {
-          action: 'api_key.revoked',
-          resourceType: 'api_key',
-          resourceId: id,
-          changes: { cause: { after: cause } },
-        },
-        em,
-      );
-    }
+    await this.audit.record(
+      revoked.map(({ id }) => ({
+        action: 'api_key.revoked',
+        resourceType: 'api_key',
+        resourceId: id,
+        changes: { cause: { after: cause } },
+      })),
+      em,
+    );
   }
 }
