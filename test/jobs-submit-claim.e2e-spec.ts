@@ -88,7 +88,9 @@ describe('an idle worker takes a new job from its submit', () => {
     expect(Date.parse(done.startedAt as string)).toBeGreaterThanOrEqual(
       Date.parse((await getJob(t.app, admin, slow.id)).finishedAt as string),
     );
-    expect(claimed.map((c) => c.id)).toEqual([job.id]);
+    // Taken by the claim loop, not at its submit. A claim while the slot was young may have
+    // buffered it, and 250 ms in the buffer hands it back for the next claim (claim-capacity.ts).
+    expect([...new Set(claimed.map((c) => c.id))]).toEqual([job.id]);
   });
 
   /** A ready row the worker has not heard of: written behind its back, so no wake-up. */

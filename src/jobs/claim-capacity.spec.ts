@@ -1,4 +1,4 @@
-import { claimCapacity, nextClaim } from './claim-capacity';
+import { claimCapacity, expectedRunMs, nextClaim } from './claim-capacity';
 
 describe('claimCapacity (running plus buffered jobs a worker may hold)', () => {
   it('gives jobs of a second or more no buffer: only the free slots are claimed', () => {
@@ -19,6 +19,23 @@ describe('claimCapacity (running plus buffered jobs a worker may hold)', () => {
   it('never buffers more than 1,000, even for jobs of no measurable duration', () => {
     expect(claimCapacity(10, 0.001)).toBe(1010);
     expect(claimCapacity(10, 0)).toBe(1010);
+  });
+});
+
+describe('expectedRunMs', () => {
+  it('is the average while the running attempts are younger than it, or none runs', () => {
+    expect(expectedRunMs(40, 3)).toBe(40);
+    expect(expectedRunMs(40, undefined)).toBe(40);
+  });
+
+  it("is the youngest running attempt's age once every running one has outlived the average", () => {
+    expect(expectedRunMs(0.05, 300)).toBe(300);
+    // Quick jobs trained the average; slow ones now fill every slot: the buffer goes.
+    expect(claimCapacity(10, expectedRunMs(0.05, 300))).toBe(10);
+  });
+
+  it('leaves a type not seen yet unknown (no buffer) whatever runs', () => {
+    expect(expectedRunMs(undefined, 300)).toBeUndefined();
   });
 });
 

@@ -1,6 +1,13 @@
 /** The local buffer holds about this much work beyond the running jobs. */
 const BUFFER_TARGET_MS = 25;
 const MAX_BUFFER = 1000;
+/**
+ * How long a job may wait in the buffer before it goes back to the queue (JobEngine). A buffered
+ * job shows `running` and holds its place against other replicas and later jobs of higher
+ * priority; at the expected run times it starts within milliseconds, and this bounds the case
+ * where a type's jobs turn slow after quick ones sized the buffer.
+ */
+export const MAX_BUFFERED_MS = 250;
 
 /**
  * How many jobs a worker may hold: running plus buffered. A buffered job is already claimed (it
@@ -14,6 +21,20 @@ export function claimCapacity(concurrency: number, avgRunMs: number | undefined)
   if (avgRunMs === undefined) return concurrency;
   const perSlot = BUFFER_TARGET_MS / Math.max(avgRunMs, 0.01);
   return concurrency + Math.min(MAX_BUFFER, Math.floor(concurrency * perSlot));
+}
+
+/**
+ * The run time to size a type's buffer by: its average, or how long the youngest running attempt
+ * (of any type) has been running if that is longer. A buffered job waits for a slot, and slots
+ * whose attempts all run long free slowly whatever type waits for them: an average taken over
+ * quick jobs says nothing about the slow ones filling every slot now.
+ */
+export function expectedRunMs(
+  avgRunMs: number | undefined,
+  youngestRunningMs: number | undefined,
+): number | undefined {
+  if (avgRunMs === undefined || youngestRunningMs === undefined) return avgRunMs;
+  return Math.max(avgRunMs, youngestRunningMs);
 }
 
 /** A claim to make: up to `limit` ready jobs of `types`. */

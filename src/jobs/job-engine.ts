@@ -13,7 +13,7 @@ import { appConfig, jobsConfig } from '@lib/config';
 import { MigrationStatus } from '@lib/database';
 import { AttemptTimeouts } from './attempt-timeouts';
 import { AttemptWriter } from './attempt-writer';
-import { claimCapacity, nextClaim } from './claim-capacity';
+import { claimCapacity, expectedRunMs, MAX_BUFFERED_MS, nextClaim } from './claim-capacity';
 import { JobHandlerRegistry } from './job-handler-registry';
 import { runAttempt, RunningAttempt } from './job-runner';
 import { JobSignals } from './job-signals';
@@ -74,6 +74,8 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
   private wakeTimer?: { at: number; timer: NodeJS.Timeout };
+  /** Set while jobs are buffered: for when the oldest of them has waited MAX_BUFFERED_MS. */
+  private overdueTimer?: NodeJS.Timeout;
   /**
    * Store calls of the periodic tasks in flight (inBackground). None starts once the drain has
    * begun but the heartbeat's, whose timer the drain clears before it waits for these.
@@ -174,7 +176,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         // Counting unwritten ends keeps the rows marked running within capacity.
         const held = this.running.size + this.buffer.length + this.unwritten.size + this.reserved;
         const claimable = this.registry.types().filter((type) => !this.paused.has(type));
-        const plan = nextClaim(this.config.concurrency, held, claimable, (type) => this.avgRunMs.get(type));
+        const plan = nextClaim(this.config.concurrency, held, claimable, this.runTimes());
         if (!plan) break;
         const { types, limit: room } = plan;
         const jobs = await this.store.claim(types, room, this.config.leaseSeconds, this.workerId);
@@ -184,6 +186,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         }
         this.buffer.push(...jobs);
         this.dispatch();
+        this.watchBuffer();
         // A full batch suggests more is ready. Otherwise only a wake-up that arrived during the
         // claim (a job committed after its snapshot) is worth another look.
         if (jobs.length === room) this.wakeAgain = true;
@@ -209,7 +212,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     if (this.paused.has(type) || !this.registry.get(type)) return null;
     const rows = this.running.size + this.unwritten.size + this.reserved;
     if (this.running.size + this.reserved >= this.config.concurrency) return null;
-    if (rows >= claimCapacity(this.config.concurrency, this.avgRunMs.get(type))) return null;
+    if (rows >= claimCapacity(this.config.concurrency, this.runTimes()(type))) return null;
     this.reserved += 1;
     const types = this.registry.types().filter((claimable) => !this.paused.has(claimable));
     return { workerId: this.workerId, leaseSeconds: this.config.leaseSeconds, types };
@@ -223,6 +226,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     if (job) {
       this.buffer.unshift(job);
       this.dispatch();
+      this.watchBuffer();
     }
     this.reserved -= 1;
     this.waiters.changed();
@@ -232,6 +236,52 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     while (!this.stopping && this.running.size < this.config.concurrency && this.buffer.length > 0) {
       this.start(this.buffer.shift() as ClaimedJob);
     }
+  }
+
+  /** Each type's run time to size its buffer by (claim-capacity.ts, expectedRunMs). */
+  private runTimes(): (type: string) => number | undefined {
+    let youngest: number | undefined;
+    if (this.running.size > 0) {
+      let latest = 0;
+      for (const { startedAt } of this.running) latest = Math.max(latest, startedAt.getTime());
+      youngest = Date.now() - latest;
+    }
+    return (type) => expectedRunMs(this.avgRunMs.get(type), youngest);
+  }
+
+  /**
+   * Buffered jobs start within milliseconds at their type's expected run time. When a type turns
+   * slow after quick jobs sized the buffer, every slot is taken and the buffer stops moving: what
+   * has waited MAX_BUFFERED_MS goes back to the queue, for another replica, a free slot here or a
+   * job of higher priority to come first, and the type's buffer shrinks (runTimes).
+   */
+  private watchBuffer(): void {
+    if (this.overdueTimer || this.stopping || this.buffer.length === 0) return;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const job of this.buffer) oldest = Math.min(oldest, job.claimedAt);
+    this.overdueTimer = setTimeout(
+      () => {
+        this.overdueTimer = undefined;
+        this.releaseOverdue();
+      },
+      Math.max(0, oldest + MAX_BUFFERED_MS - performance.now()),
+    );
+  }
+
+  private releaseOverdue(): void {
+    if (this.stopping) return;
+    const due = performance.now() - MAX_BUFFERED_MS;
+    const overdue = this.buffer.filter((job) => job.claimedAt <= due);
+    if (overdue.length > 0) {
+      this.buffer = this.buffer.filter((job) => job.claimedAt > due);
+      this.inBackground(() =>
+        this.store.release(overdue).then(
+          () => undefined,
+          (error: unknown) => this.warnStore('Releasing jobs failed', error),
+        ),
+      );
+    }
+    this.watchBuffer();
   }
 
   /**
@@ -347,6 +397,7 @@ export class JobEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     for (const timer of this.timers) clearInterval(timer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
     clearTimeout(this.recheck);
+    clearTimeout(this.overdueTimer);
     await this.waiters.until(() => !this.claiming && this.reserved === 0);
     const buffered = this.buffer;
     this.buffer = [];

@@ -20,6 +20,7 @@ const job: ClaimedJob = {
   leaseToken: '1',
   runAt: new Date(),
   createdAt: new Date(),
+  claimedAt: performance.now(),
 };
 const logger = { warn: () => undefined } as unknown as Logger;
 

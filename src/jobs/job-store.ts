@@ -4,6 +4,7 @@ import { isoTime, storableJson, storableText } from '@lib/common';
 import { type ArrayElement, arrayLiteral } from '@lib/database';
 import { compareClaimOrder } from './claim-order';
 import type { AttemptOutcome, JobStatus } from './job-lifecycle';
+import { JobSignals } from './job-signals';
 
 /** A job a worker holds: enough to run it and to fence every write it makes. */
 export interface ClaimedJob {
@@ -24,10 +25,15 @@ export interface ClaimedJob {
   leaseToken: string;
   runAt: Date;
   createdAt: Date;
+  /** When this worker took it, on the monotonic clock (performance.now): how long it is buffered. */
+  claimedAt: number;
 }
 
 /** A claimed job as the claim's row holds it: times in epoch milliseconds. */
-type ClaimedRow = Omit<ClaimedJob, 'runAt' | 'createdAt'> & { runAt: number; createdAt: number };
+type ClaimedRow = Omit<ClaimedJob, 'runAt' | 'createdAt' | 'claimedAt'> & {
+  runAt: number;
+  createdAt: number;
+};
 
 /** How one attempt ended, as the worker decided it; the store may still turn it into `cancelled`. */
 export interface AttemptEnd {
@@ -73,7 +79,10 @@ export interface JobMove {
  */
 @Injectable()
 export class JobStore {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly signals: JobSignals,
+  ) {}
 
   /**
    * Takes up to `limit` ready jobs of the given types in claim order: one statement, with SKIP
@@ -100,10 +109,12 @@ export class JobStore {
       [types, limit, leaseSeconds, workerId],
     );
     // Converted in place, not copied: one object per claimed job is enough garbage.
+    const claimedAt = performance.now();
     const jobs = rows.map((row) => {
       const job = row as unknown as ClaimedJob;
       job.runAt = new Date(Math.round(row.runAt));
       job.createdAt = new Date(Math.round(row.createdAt));
+      job.claimedAt = claimedAt;
       return job;
     });
     // RETURNING follows no particular order; start them in the order they were chosen.
@@ -195,12 +206,14 @@ export class JobStore {
   }
 
   /**
-   * Hands back claimed jobs whose handler never started (a drain): queued again, the attempt
-   * not spent, no history row. Returns how many were still held.
+   * Hands back claimed jobs whose handler never started (a drain, a paused type, a buffer that
+   * stopped moving): queued again, the attempt not spent, no history row, and other replicas
+   * woken to take them. Returns how many were still held.
    */
   async release(items: { id: string; leaseToken: string }[]): Promise<number> {
     if (items.length === 0) return 0;
     const sorted = [...items].sort(byId);
+    const notify = this.signals.readyExpression();
     const rows = await this.rows<unknown>(
       `WITH released AS (
          UPDATE jobs j SET
@@ -211,7 +224,7 @@ export class JobStore {
          WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running'
          RETURNING j.id, j.type, j.status, j.priority, j.run_at, j.created_at
        ), ${leftRunning('released')}
-       SELECT id FROM released`,
+       SELECT id${notify ? `, CASE WHEN status = 'queued' THEN ${notify} END AS notified` : ''} FROM released`,
       [sorted.map((i) => i.id), sorted.map((i) => i.leaseToken)],
     );
     return rows.length;

@@ -98,6 +98,7 @@ export function toClaimedJob(row: JobRow, job: NewJob): ClaimedJob {
     leaseToken: row.leaseToken,
     runAt: row.runAt,
     createdAt: row.createdAt,
+    claimedAt: performance.now(),
   };
 }
 
