@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { login, loginAdmin, newApiKey, newUser, type Session } from './support/auth';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -199,5 +200,111 @@ describe('every audited event of CONTRACT §6', () => {
     });
     // The keyed job and the batch's one valid item; none of the refused ones.
     expect(await jobsOf()).toBe(2);
+  });
+  it('input refused by validation before any service runs: one failed row per attempt, on every audited route', async () => {
+    const user = await newUser(t.app, admin);
+    const key = await newApiKey(t.app, user);
+    const job = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        headers: user.headers,
+        payload: { type: 'noop', payload: {} },
+      })
+    ).json<{ id: string }>();
+    // [method, url, who, body, action, resource id the row names]
+    const attempts: [string, string, Session | null, object | undefined, string, string | null][] = [
+      ['POST', '/v1/jobs', user, { type: 'noop', payload: {}, priority: 0 }, 'job.created', null],
+      ['POST', '/v1/jobs', user, { type: 'noop', payload: {}, foo: 1 }, 'job.created', null],
+      ['POST', '/v1/jobs/batch', user, { jobs: 'not a list' }, 'job.created', null],
+      ['POST', '/v1/jobs/not-a-uuid/cancel', user, undefined, 'job.cancelled', 'not-a-uuid'],
+      ['POST', '/v1/jobs/not-a-uuid/retry', user, undefined, 'job.retried', 'not-a-uuid'],
+      // The NUL that got it refused cannot go into a text column as it is.
+      ['POST', '/v1/jobs/a%00b/retry', user, undefined, 'job.retried', 'a\ufffdb'],
+      ['DELETE', '/v1/jobs/not-a-uuid', user, undefined, 'job.deleted', 'not-a-uuid'],
+      [
+        'POST',
+        '/v1/admin/users',
+        admin,
+        { email: 'nope', password: 'x', role: 'user' },
+        'user.created',
+        null,
+      ],
+      ['PATCH', `/v1/admin/users/${user.id}`, admin, { role: 'root' }, 'user.updated', user.id],
+      ['DELETE', '/v1/admin/users/not-a-uuid', admin, undefined, 'user.deleted', 'not-a-uuid'],
+      ['PATCH', '/v1/users/me', user, { phone: 'x' }, 'user.updated', user.id],
+      ['POST', '/v1/users/me/password', user, { currentPassword: 'x' }, 'user.password_changed', user.id],
+      ['POST', '/v1/users/me/api-keys', user, { name: '' }, 'api_key.created', null],
+      ['DELETE', '/v1/users/me/api-keys/not-a-uuid', user, undefined, 'api_key.revoked', 'not-a-uuid'],
+      ['POST', '/v1/auth/login', null, { email: user.email }, 'auth.login.failed', null],
+      ['POST', '/v1/auth/refresh', null, { refreshToken: 42 }, 'auth.refresh', null],
+      ['POST', '/v1/auth/logout', null, {}, 'auth.logout', null],
+    ];
+    const db = t.app.get(DataSource);
+    for (const [method, url, who, payload, action, resourceId] of attempts) {
+      const requestId = `refused-${randomUUID()}`;
+      const res = await t.app.inject({
+        method: method as 'POST',
+        url,
+        headers: { ...(who?.headers ?? {}), 'x-request-id': requestId },
+        ...(payload === undefined ? {} : { payload }),
+      });
+      expect([url, res.statusCode, res.json<{ code: string }>().code]).toEqual([
+        url,
+        400,
+        'REQUEST.VALIDATION_FAILED',
+      ]);
+      const rows = await db.query<Record<string, unknown>[]>(
+        `SELECT action, resource_type, resource_id, success, error_code, actor_type, actor_id
+         FROM audit_logs WHERE request_id = $1`,
+        [requestId],
+      );
+      expect([url, rows]).toEqual([
+        url,
+        [
+          expect.objectContaining({
+            action,
+            resource_id: resourceId,
+            success: false,
+            error_code: 'REQUEST.VALIDATION_FAILED',
+            actor_type: who ? 'user' : 'anonymous',
+            actor_id: who === user ? user.id : who === admin ? expect.any(String) : null,
+          }),
+        ],
+      ]);
+    }
+    // A refusal the service itself audits (a payload its type's schema refuses) stays one row.
+    const requestId = `refused-${randomUUID()}`;
+    const refused = await t.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      headers: { ...user.headers, 'x-request-id': requestId },
+      payload: { type: 'sleep', payload: { ms: -1 } },
+    });
+    expect(refused.statusCode).toBe(400);
+    const [{ n }] = await db.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM audit_logs WHERE request_id = $1',
+      [requestId],
+    );
+    expect(n).toBe(1);
+    // Through an API key too; and nothing the refused attempts named changed.
+    const viaKey = await t.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      headers: { 'x-api-key': key.key, 'x-request-id': `refused-key-${job.id}` },
+      payload: { type: 'noop' },
+    });
+    expect(viaKey.statusCode).toBe(400);
+    expect(
+      await db.query<{ actor_type: string }[]>('SELECT actor_type FROM audit_logs WHERE request_id = $1', [
+        `refused-key-${job.id}`,
+      ]),
+    ).toEqual([{ actor_type: 'apikey' }]);
+    const [state] = await db.query<{ jobs: number; role: string }[]>(
+      `SELECT (SELECT count(*)::int FROM jobs WHERE owner_id = $1) AS jobs,
+         (SELECT role FROM users WHERE id = $1) AS role`,
+      [user.id],
+    );
+    expect(state).toEqual({ jobs: 1, role: 'user' });
   });
 });

@@ -32,6 +32,7 @@ import {
   JobResultDto,
 } from './jobs.dto';
 import { JobsService } from './jobs.service';
+import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 
 const BATCH_PATH = '/v1/jobs/batch';
 
@@ -56,6 +57,7 @@ export class JobsController {
   @ApiOkResponse({ type: JobDto, description: 'Idempotent repeat: the original job.' })
   @ApiBadRequestResponse({ description: 'Invalid job, unknown type or payload not matching its schema.' })
   @ApiConflictResponse({ description: 'Idempotency-Key reused with a different body.' })
+  @AuditsRefusedInput({ action: 'job.created', resourceType: 'job' })
   async create(
     @CurrentPrincipal() caller: Principal,
     @Body() body: CreateJobDto,
@@ -80,6 +82,7 @@ export class JobsController {
     description:
       'Not 1 to JOBS_BATCH_MAX jobs, or an Idempotency-Key header (each job takes its own idempotencyKey).',
   })
+  @AuditsRefusedInput({ action: 'job.created', resourceType: 'job' })
   async createBatch(
     @CurrentPrincipal() caller: Principal,
     @Body() body: BatchCreateJobsDto,
@@ -150,6 +153,7 @@ export class JobsController {
   })
   @ApiNotFoundResponse({ description: 'No such job, or not yours.' })
   @ApiConflictResponse({ description: 'The job already finished.' })
+  @AuditsRefusedInput({ action: 'job.cancelled', resourceType: 'job', resourceId: 'id' })
   async cancel(
     @CurrentPrincipal() caller: Principal,
     @Param('id', uuidParam()) id: string,
@@ -166,6 +170,7 @@ export class JobsController {
   @ApiAcceptedResponse({ type: JobDto })
   @ApiNotFoundResponse({ description: 'No such job, or not yours.' })
   @ApiConflictResponse({ description: 'Only failed or cancelled jobs can be retried.' })
+  @AuditsRefusedInput({ action: 'job.retried', resourceType: 'job', resourceId: 'id' })
   retry(@CurrentPrincipal() caller: Principal, @Param('id', uuidParam()) id: string): Promise<JobDto> {
     return this.jobs.retry(caller, id);
   }
@@ -176,6 +181,7 @@ export class JobsController {
   @ApiNoContentResponse({ description: 'Deleted, with its attempt history.' })
   @ApiNotFoundResponse({ description: 'No such job, or not yours.' })
   @ApiConflictResponse({ description: 'The job is running; cancel it first.' })
+  @AuditsRefusedInput({ action: 'job.deleted', resourceType: 'job', resourceId: 'id' })
   remove(@CurrentPrincipal() caller: Principal, @Param('id', uuidParam()) id: string): Promise<void> {
     return this.jobs.remove(caller, id);
   }

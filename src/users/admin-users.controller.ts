@@ -10,6 +10,7 @@ import {
 import { AdminApi, uuidParam } from '@lib/common';
 import { AdminUpdateUserDto, CreateUserDto, UserDto, UserListQueryDto, UserPageDto } from './users.dto';
 import { UsersService } from './users.service';
+import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 
 @ApiTags('admin: users')
 @AdminApi()
@@ -28,6 +29,7 @@ export class AdminUsersController {
   @Post()
   @ApiCreatedResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'Email already taken (case-insensitive).' })
+  @AuditsRefusedInput({ action: 'user.created', resourceType: 'user' })
   create(@Body() body: CreateUserDto): Promise<UserDto> {
     return this.users.create(body);
   }
@@ -44,6 +46,7 @@ export class AdminUsersController {
   @Patch(':id')
   @ApiOkResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'Would leave no active admin.' })
+  @AuditsRefusedInput({ action: 'user.updated', resourceType: 'user', resourceId: 'id' })
   update(@Param('id', uuidParam()) id: string, @Body() body: AdminUpdateUserDto): Promise<UserDto> {
     return this.users.updateProfile(id, body);
   }
@@ -53,6 +56,7 @@ export class AdminUsersController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiConflictResponse({ description: 'Would leave no active admin.' })
+  @AuditsRefusedInput({ action: 'user.deleted', resourceType: 'user', resourceId: 'id' })
   remove(@Param('id', uuidParam()) id: string): Promise<void> {
     return this.users.remove(id);
   }

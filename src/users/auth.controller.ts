@@ -9,6 +9,7 @@ import {
 import { Public } from '@lib/common';
 import { AuthService } from './auth.service';
 import { LoginDto, RefreshTokenDto, TokenPairDto } from './users.dto';
+import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 
 @ApiTags('auth')
 @Public()
@@ -24,6 +25,7 @@ export class AuthController {
     description: 'Unknown email, wrong password or disabled account (one answer for all).',
   })
   @ApiTooManyRequestsResponse({ description: 'Account locked after 5 failures in 15 min, or IP rate limit.' })
+  @AuditsRefusedInput({ action: 'auth.login.failed', resourceType: 'user' })
   login(@Body() body: LoginDto): Promise<TokenPairDto> {
     return this.auth.login(body.email, body.password);
   }
@@ -33,6 +35,7 @@ export class AuthController {
   @HttpCode(200)
   @ApiOkResponse({ type: TokenPairDto })
   @ApiUnauthorizedResponse({ description: 'Unknown, expired, revoked or already rotated refresh token.' })
+  @AuditsRefusedInput({ action: 'auth.refresh', resourceType: 'user' })
   refresh(@Body() body: RefreshTokenDto): Promise<TokenPairDto> {
     return this.auth.refresh(body.refreshToken);
   }
@@ -41,6 +44,7 @@ export class AuthController {
   @Post('logout')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Logged out (also for unknown tokens).' })
+  @AuditsRefusedInput({ action: 'auth.logout', resourceType: 'user' })
   logout(@Body() body: RefreshTokenDto): Promise<void> {
     return this.auth.logout(body.refreshToken);
   }

@@ -27,6 +27,7 @@ import {
   UserDto,
 } from './users.dto';
 import { UsersService } from './users.service';
+import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 
 @ApiTags('me')
 @AuthenticatedApi()
@@ -47,6 +48,7 @@ export class MeController {
   /** Change your names or phone (role, email and status are not yours to change). */
   @Patch()
   @ApiOkResponse({ type: UserDto })
+  @AuditsRefusedInput({ action: 'user.updated', resourceType: 'user', resourceId: 'caller' })
   update(@CurrentPrincipal() me: Principal, @Body() body: UpdateMeDto): Promise<UserDto> {
     return this.users.updateProfile(me.userId, body);
   }
@@ -61,6 +63,7 @@ export class MeController {
   @ApiNoContentResponse({ description: 'Password changed.' })
   @ApiForbiddenResponse({ description: 'Called with an API key: this needs your bearer token.' })
   @ApiTooManyRequestsResponse({ description: 'Too many wrong passwords for this account; see Retry-After.' })
+  @AuditsRefusedInput({ action: 'user.password_changed', resourceType: 'user', resourceId: 'caller' })
   changePassword(@CurrentPrincipal() me: Principal, @Body() body: ChangePasswordDto): Promise<void> {
     return this.users.changePassword(me.userId, body.currentPassword, body.newPassword);
   }
@@ -71,6 +74,7 @@ export class MeController {
   @ApiForbiddenResponse({ description: 'Called with an API key: keys are made with your bearer token.' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiConflictResponse({ description: 'You already hold API_KEYS_MAX_PER_USER unrevoked keys.' })
+  @AuditsRefusedInput({ action: 'api_key.created', resourceType: 'api_key' })
   createApiKey(@CurrentPrincipal() me: Principal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
     return this.apiKeys.create(me.userId, body);
   }
@@ -87,6 +91,7 @@ export class MeController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked.' })
   @ApiNotFoundResponse({ description: 'No such key of yours.' })
+  @AuditsRefusedInput({ action: 'api_key.revoked', resourceType: 'api_key', resourceId: 'id' })
   revokeApiKey(@CurrentPrincipal() me: Principal, @Param('id', uuidParam()) id: string): Promise<void> {
     return this.apiKeys.revoke(me.userId, id);
   }
