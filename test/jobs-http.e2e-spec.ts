@@ -223,7 +223,9 @@ describe('the http job type (CONTRACT §5)', () => {
     const seen = target.requests(url);
     expect(seen).toHaveLength(2);
     await Promise.all(seen.map((r) => r.aborted));
-    expect(seen[1].at - seen[0].at).toBeGreaterThanOrEqual(300);
+    // The target stamps arrivals: the first came some ms after its send, which the 300 ms count
+    // from, so the gap is 300 ms less that delivery time plus the retry's backoff and delivery.
+    expect(seen[1].at - seen[0].at).toBeGreaterThanOrEqual(250);
   });
 
   it('cancel aborts the request in flight: the target sees the connection close', async () => {

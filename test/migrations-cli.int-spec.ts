@@ -64,7 +64,8 @@ describe('npm run migration:* (CONTRACT §2)', () => {
 
     await cli(store, 'run');
     expect(await cli(store, 'show')).not.toMatch(/\[ \]/);
-  });
+    // Six CLI processes, each compiling the migrations through ts-node: ~45 s on 2 idle cores.
+  }, 180_000);
 
   // What the Docker image holds: the build and production dependencies, no ts-node, no sources.
   it('runs and shows them from the build alone (migration:run:prod)', async () => {
