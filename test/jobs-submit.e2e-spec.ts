@@ -136,6 +136,31 @@ describe('submitting jobs (CONTRACT §5)', () => {
       });
     });
 
+    it('takes a backoff with one field, the other at its default (1 s base, 3600 s cap)', async () => {
+      const db = t.app.get(DataSource);
+      const stored = async (id: string) =>
+        (
+          await db.query<{ base: number; max: number }[]>(
+            'SELECT backoff_base_seconds AS base, backoff_max_seconds AS max FROM jobs WHERE id = $1',
+            [id],
+          )
+        )[0];
+      const baseOnly = await submitJob(t.app, user, { type: 'noop', payload: {}, backoff: { baseSeconds: 2 } });
+      expect(await stored(baseOnly.id)).toEqual({ base: 2, max: 3600 });
+      const capOnly = await submitJob(t.app, user, { type: 'noop', payload: {}, backoff: { maxSeconds: 30 } });
+      expect(await stored(capOnly.id)).toEqual({ base: 1, max: 30 });
+      // The default base against a cap below it: refused as if both were given.
+      const before = await countJobs();
+      const problem = expectProblem(
+        await post(user, { type: 'noop', payload: {}, backoff: { maxSeconds: 0.5 } }),
+        400,
+      );
+      expect(problem.errors).toEqual([
+        { field: 'backoff.baseSeconds', message: 'baseSeconds must not exceed maxSeconds' },
+      ]);
+      expect(await countJobs()).toBe(before);
+    });
+
     it.each([
       ['an omitted payload', { type: 'noop' }],
       ['payload: null', { type: 'noop', payload: null }],

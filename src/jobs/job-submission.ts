@@ -59,7 +59,10 @@ export class JobSubmission {
     if (headerKey !== undefined && dto.idempotencyKey !== undefined && headerKey !== dto.idempotencyKey) {
       errors.push({ field: 'idempotencyKey', message: 'differs from the Idempotency-Key header' });
     }
-    const backoff = dto.backoff ?? DEFAULT_BACKOFF;
+    const backoff = {
+      baseSeconds: dto.backoff?.baseSeconds ?? DEFAULT_BACKOFF.baseSeconds,
+      maxSeconds: dto.backoff?.maxSeconds ?? DEFAULT_BACKOFF.maxSeconds,
+    };
     if (backoff.baseSeconds > backoff.maxSeconds) {
       errors.push({ field: 'backoff.baseSeconds', message: 'baseSeconds must not exceed maxSeconds' });
     }

@@ -22,18 +22,21 @@ import { ATTEMPT_OUTCOMES, type AttemptOutcome, JOB_STATUSES, type JobStatus } f
 /** Visible ASCII (no spaces), as in an HTTP header: the header and the body field accept the same keys. */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
+/** Either field may be left out: it takes its default. */
 export class BackoffDto {
   /** Wait before the first retry's jitter window, in seconds (> 0). Default 1. */
+  @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.001)
   @Max(86_400)
-  baseSeconds!: number;
+  baseSeconds?: number;
 
   /** Cap on the wait between attempts, in seconds. Default 3600. */
+  @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.001)
   @Max(604_800)
-  maxSeconds!: number;
+  maxSeconds?: number;
 }
 
 export class CreateJobDto {

@@ -61,7 +61,7 @@ const CREATE_JOB: Shape = {
       kind: 'nested',
       shape: {
         valid: { baseSeconds: 1, maxSeconds: 2 },
-        required: ['baseSeconds', 'maxSeconds'],
+        required: [],
         fields: {
           baseSeconds: { kind: 'number', min: 0.001, max: 86_400 },
           maxSeconds: { kind: 'number', min: 0.001, max: 604_800 },
