@@ -145,9 +145,17 @@ describe('submitting jobs (CONTRACT §5)', () => {
             [id],
           )
         )[0];
-      const baseOnly = await submitJob(t.app, user, { type: 'noop', payload: {}, backoff: { baseSeconds: 2 } });
+      const baseOnly = await submitJob(t.app, user, {
+        type: 'noop',
+        payload: {},
+        backoff: { baseSeconds: 2 },
+      });
       expect(await stored(baseOnly.id)).toEqual({ base: 2, max: 3600 });
-      const capOnly = await submitJob(t.app, user, { type: 'noop', payload: {}, backoff: { maxSeconds: 30 } });
+      const capOnly = await submitJob(t.app, user, {
+        type: 'noop',
+        payload: {},
+        backoff: { maxSeconds: 30 },
+      });
       expect(await stored(capOnly.id)).toEqual({ base: 1, max: 30 });
       // The default base against a cap below it: refused as if both were given.
       const before = await countJobs();
