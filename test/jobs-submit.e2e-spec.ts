@@ -23,7 +23,11 @@ interface FieldProblem {
 }
 interface JobType {
   type: string;
-  payloadSchema: { properties?: Record<string, unknown>; required?: string[] };
+  payloadSchema: {
+    properties?: Record<string, unknown>;
+    required?: string[];
+    additionalProperties?: unknown;
+  };
   defaultTimeoutSeconds: number;
   defaultMaxAttempts: number;
 }
@@ -599,6 +603,12 @@ describe('submitting jobs (CONTRACT §5)', () => {
       const sleepType = types.find((type) => type.type === 'sleep') as JobType;
       expect(sleepType.payloadSchema.properties).toHaveProperty('ms');
       expect(sleepType.payloadSchema.required).toContain('ms');
+      // What the schema says about unknown fields is what submit does with them.
+      expect(sleepType.payloadSchema.additionalProperties).toBe(false);
+      const extra = expectProblem(await post(user, { type: 'sleep', payload: { ms: 1, zzz: 1 } }), 400);
+      expect(extra.errors).toEqual([expect.objectContaining({ field: 'payload.zzz' })]);
+      const noop = types.find((type) => type.type === 'noop') as JobType;
+      expect(noop.payloadSchema).toEqual({ type: 'object' });
     });
 
     it('needs authentication', async () => {

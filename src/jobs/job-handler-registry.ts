@@ -95,8 +95,12 @@ export class JobHandlerRegistry implements OnModuleInit {
       options,
       defaultTimeoutSeconds: options.defaultTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
       defaultMaxAttempts: options.defaultMaxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      // A payload class is validated like a body: unknown fields are refused, and the schema says so.
       payloadSchema: options.payload
-        ? (targetConstructorToSchema(options.payload) as Record<string, unknown>)
+        ? {
+            ...(targetConstructorToSchema(options.payload) as Record<string, unknown>),
+            additionalProperties: false,
+          }
         : { type: 'object' },
     });
   }
