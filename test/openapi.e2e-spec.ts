@@ -32,6 +32,19 @@ describe('OpenAPI document of the built service', () => {
         required: ['email', 'password'],
       });
       expect(Object.keys(doc.components.schemas.UserDto.properties ?? {})).not.toContain('passwordHash');
+      // Formats a client generator can use: ids, instants and whole numbers, nullability kept.
+      expect(doc.components.schemas.JobDto.properties).toMatchObject({
+        id: { type: 'string', format: 'uuid' },
+        ownerId: { type: 'string', format: 'uuid' },
+        createdAt: { type: 'string', format: 'date-time' },
+        startedAt: { type: 'string', format: 'date-time', nullable: true },
+        priority: { type: 'integer', minimum: 1, maximum: 10 },
+        attempts: { type: 'integer' },
+      });
+      expect(doc.components.schemas.CreateJobDto.properties).toMatchObject({
+        priority: { type: 'integer', minimum: 1, maximum: 10 },
+        timeoutSeconds: { type: 'integer' },
+      });
       const listParams = doc.paths['/v1/admin/users'].get.parameters?.map((p) => p.name) ?? [];
       expect(listParams).toEqual(expect.arrayContaining(['limit', 'cursor', 'email', 'role', 'disabled']));
 

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMinSize,
@@ -59,6 +59,7 @@ export class CreateJobDto {
   payload!: Record<string, unknown>;
 
   /** 1-10, higher runs first. Default 5. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -71,6 +72,7 @@ export class CreateJobDto {
   runAt?: string;
 
   /** Run no earlier than this many seconds from now (at most a year). Not with runAt. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -78,6 +80,7 @@ export class CreateJobDto {
   delaySeconds?: number;
 
   /** Attempt budget, 1-25. Default: the type's (3 unless it says otherwise). */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -85,6 +88,7 @@ export class CreateJobDto {
   maxAttempts?: number;
 
   /** Per-attempt time limit, 1-3600 s. Default: the type's. */
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -127,32 +131,44 @@ export class JobErrorDto {
 }
 
 export class JobDto {
+  @ApiProperty({ format: 'uuid' })
   id!: string;
   type!: string;
   name!: string | null;
   @ApiProperty({ enum: JOB_STATUSES })
   status!: JobStatus;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 10 })
   priority!: number;
   @ApiProperty({ type: 'object', additionalProperties: true })
   payload!: unknown;
   /** 0-100, as last reported by the handler. */
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 100 })
   progress!: number;
   progressMessage!: string | null;
   /** Attempts started, except those interrupted by a shutdown drain. */
+  @ApiProperty({ type: 'integer' })
   attempts!: number;
+  @ApiProperty({ type: 'integer' })
   maxAttempts!: number;
+  @ApiProperty({ format: 'date-time' })
   runAt!: string;
+  @ApiProperty({ type: 'integer' })
   timeoutSeconds!: number;
   idempotencyKey!: string | null;
+  @ApiProperty({ format: 'uuid' })
   ownerId!: string;
   cancelRequested!: boolean;
   /** The latest failure, kept after a later success. */
   lastError!: JobErrorDto | null;
+  @ApiProperty({ format: 'date-time' })
   createdAt!: string;
+  @ApiProperty({ format: 'date-time' })
   updatedAt!: string;
   /** When the latest attempt's handler was invoked. */
+  @ApiProperty({ format: 'date-time' })
   startedAt!: string | null;
   /** When the job reached a final state. */
+  @ApiProperty({ format: 'date-time' })
   finishedAt!: string | null;
 }
 
@@ -189,9 +205,12 @@ export class JobResultDto {
 }
 
 export class JobAttemptDto {
+  @ApiProperty({ type: 'integer' })
   attempt!: number;
+  @ApiProperty({ format: 'date-time' })
   startedAt!: string;
   /** Null while the attempt runs. */
+  @ApiProperty({ format: 'date-time' })
   finishedAt!: string | null;
   /** Null while the attempt runs. */
   @ApiProperty({ enum: ATTEMPT_OUTCOMES, nullable: true })

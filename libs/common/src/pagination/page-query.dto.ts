@@ -6,7 +6,7 @@ import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validato
 export class PageQueryDto {
   /** Page size, 1-100. */
   // Optional for clients (a default applies), which the swagger plugin cannot tell from the type.
-  @ApiPropertyOptional({ default: 20, minimum: 1, maximum: 100 })
+  @ApiPropertyOptional({ type: 'integer', default: 20, minimum: 1, maximum: 100 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
