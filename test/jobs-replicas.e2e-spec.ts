@@ -165,4 +165,71 @@ describe(`${ENGINES} engine(s) on one store run ${JOBS} jobs exactly once (CONTR
     expect(history).toEqual({ attempts: 40, rows: 0 });
     expect(await narrowTableDisagreements(db)).toEqual([]);
   });
+  it('starts a job of higher priority before lower ones that had been claimed ahead of it', async () => {
+    // 300 quick `sleep` jobs first make the engines' average for the type short again, so that a
+    // claim buffers the 40 slow priority-1 jobs it finds. Five priority-10 ones come once the buffer has handed
+    // back what waited 250 ms: they must start before every priority-1 job still waiting then
+    // (CONTRACT §5: higher runs first). A buffer that kept its jobs ran those first, 1 s later.
+    const api = apps[0].app;
+    const user = await newUser(api, await loginAdmin(api));
+    const db = api.get(DataSource);
+    const submit = async (count: number, priority: number): Promise<string[]> => {
+      const res = await api.inject({
+        method: 'POST',
+        url: '/v1/jobs/batch',
+        headers: user.headers,
+        payload: {
+          jobs: Array.from({ length: count }, () => ({ type: 'sleep', priority, payload: { ms: 1000 } })),
+        },
+      });
+      expect(res.statusCode).toBe(202);
+      return res.json<{ results: { job: { id: string } }[] }>().results.map((item) => item.job.id);
+    };
+    const quick = (
+      await api.inject({
+        method: 'POST',
+        url: '/v1/jobs/batch',
+        headers: user.headers,
+        payload: { jobs: Array.from({ length: 300 }, () => ({ type: 'sleep', payload: { ms: 0 } })) },
+      })
+    )
+      .json<{ results: { job: { id: string } }[] }>()
+      .results.map((item) => item.job.id);
+    for (let deadline = Date.now() + 30_000; Date.now() < deadline;) {
+      const [row] = await db.query<{ n: number }[]>(
+        "SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1) AND status <> 'succeeded'",
+        [quick],
+      );
+      if (row.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const low = await submit(40, 1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const highAt = Date.now();
+    const high = await submit(5, 10);
+    const all = [...low, ...high];
+    for (let deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      const [row] = await db.query<{ n: number }[]>(
+        "SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1) AND status <> 'succeeded'",
+        [all],
+      );
+      if (row.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const started = async (ids: string[]) =>
+      (
+        await db.query<{ at: Date; status: string }[]>(
+          'SELECT started_at AS at, status FROM jobs WHERE id = ANY($1)',
+          [ids],
+        )
+      ).map((row) => {
+        expect(row.status).toBe('succeeded');
+        return row.at.getTime();
+      });
+    const lastHigh = Math.max(...(await started(high)));
+    const lowAfter = (await started(low)).filter((at) => at > highAt);
+    // Some priority-1 jobs waited for a slot when the priority-10 ones came (40 > the slots).
+    expect(lowAfter.length).toBeGreaterThan(0);
+    expect(lastHigh).toBeLessThanOrEqual(Math.min(...lowAfter));
+  });
 });

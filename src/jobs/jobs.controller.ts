@@ -20,6 +20,7 @@ import {
   uuidParam,
 } from '@lib/common';
 import { STATUS_BY_CODE } from '../app.errors';
+import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 import {
   BatchCreateJobsDto,
   BatchResultDto,
@@ -32,7 +33,6 @@ import {
   JobResultDto,
 } from './jobs.dto';
 import { JobsService } from './jobs.service';
-import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 
 const BATCH_PATH = '/v1/jobs/batch';
 

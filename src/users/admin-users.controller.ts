@@ -8,9 +8,9 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { AdminApi, uuidParam } from '@lib/common';
+import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 import { AdminUpdateUserDto, CreateUserDto, UserDto, UserListQueryDto, UserPageDto } from './users.dto';
 import { UsersService } from './users.service';
-import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 
 @ApiTags('admin: users')
 @AdminApi()

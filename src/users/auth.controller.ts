@@ -7,9 +7,9 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Public } from '@lib/common';
+import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 import { AuthService } from './auth.service';
 import { LoginDto, RefreshTokenDto, TokenPairDto } from './users.dto';
-import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 
 @ApiTags('auth')
 @Public()

@@ -17,6 +17,7 @@ import {
   SignedInOnly,
   uuidParam,
 } from '@lib/common';
+import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 import { ApiKeysService } from './api-keys.service';
 import {
   ApiKeyPageDto,
@@ -27,7 +28,6 @@ import {
   UserDto,
 } from './users.dto';
 import { UsersService } from './users.service';
-import { AuditsRefusedInput } from '../audit/refused-input.interceptor';
 
 @ApiTags('me')
 @AuthenticatedApi()
