@@ -4,6 +4,7 @@ import { Logger } from 'nestjs-pino';
 import { installGracefulShutdown } from '@lib/common';
 import { ConfigValidationError, validateEnv } from '@lib/config';
 import { createApp } from './app.factory';
+import { AdminBootstrap } from './users/admin-bootstrap';
 
 async function bootstrap(): Promise<void> {
   const env = validateEnv(process.env);
@@ -19,6 +20,7 @@ async function bootstrap(): Promise<void> {
     `jobs-service listening on ${await app.getUrl()} (bound to ${env.HOST}; Swagger UI at /docs)`,
     'Bootstrap',
   );
+  await app.get(AdminBootstrap).whenServing();
 }
 
 bootstrap().catch((error: unknown) => {

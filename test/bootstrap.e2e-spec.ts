@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnService } from './support/spawn-service';
+import { runServiceToExit, type SpawnedService, spawnService } from './support/spawn-service';
 import { createTestStore, type TestStore } from './support/test-store';
 
 const NO_ADMIN_ENV = { ADMIN_EMAIL: '', ADMIN_PASSWORD: '' };
@@ -32,8 +33,7 @@ describe('first start', () => {
     let accessToken: string;
     let password: string | undefined;
     try {
-      const line = first.lines.find((l) => l.includes('Created the first admin'));
-      password = /admin@localhost with password (\S+)/.exec(line ?? '')?.[1];
+      password = await generatedPassword(first);
       expect(password).toBeDefined();
       const loginRes = await fetch(`${first.url}/v1/auth/login`, {
         method: 'POST',
@@ -65,6 +65,34 @@ describe('first start', () => {
     }
   });
 
+  it('in development: a start that fails (port in use) creates no admin, so the next one prints its password', async () => {
+    const env = { ...store.env, ...NO_ADMIN_ENV, NODE_ENV: 'development', DATA_DIR: secretsDir };
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const failed = await runServiceToExit({ ...env, LOG_LEVEL: 'info', PORT: String(port) });
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('EADDRINUSE');
+      expect(`${failed.stdout}${failed.stderr}`).not.toContain('Created the first admin');
+    } finally {
+      taken.close();
+    }
+
+    const next = await spawnService(env);
+    try {
+      const password = await generatedPassword(next);
+      const login = await fetch(`${next.url}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@localhost', password }),
+      });
+      expect(login.status).toBe(200);
+    } finally {
+      await next.stop();
+    }
+  });
+
   it('in production without ADMIN_EMAIL/ADMIN_PASSWORD: starts without an admin and warns', async () => {
     const service = await spawnService({
       ...store.env,
@@ -82,3 +110,13 @@ describe('first start', () => {
     }
   });
 });
+
+/** The generated admin's password, from the line printed just after the service listens. */
+async function generatedPassword(service: SpawnedService): Promise<string | undefined> {
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    const line = service.lines.find((l) => l.includes('Created the first admin'));
+    if (line) return /admin@localhost with password (\S+)/.exec(line)?.[1];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return undefined;
+}

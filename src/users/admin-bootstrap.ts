@@ -16,6 +16,10 @@ const DEV_ADMIN_EMAIL = 'admin@localhost';
  * First admin (CONTRACT §4): if no admin exists, create one from ADMIN_EMAIL/ADMIN_PASSWORD; in
  * development without them, admin@localhost with a random password printed once; in production
  * without them, start without one and warn. Replicas starting together create it once.
+ *
+ * The generated one is made only once the service listens (`whenServing`, called by main.ts): made
+ * during a start that then failed (a port in use, a bad HOST), its password was printed among the
+ * failure's lines and never again, and the next start found an admin nobody could log in as.
  */
 @Injectable()
 export class AdminBootstrap implements OnApplicationBootstrap {
@@ -31,11 +35,26 @@ export class AdminBootstrap implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): Promise<void> {
+    if (this.generatesPassword) return Promise.resolve();
     return this.migrations.onceApplied('the first-admin check', () => this.ensureAdmin());
   }
 
+  /** In development without ADMIN_EMAIL/ADMIN_PASSWORD: the generated admin, once listening. */
+  whenServing(): Promise<void> {
+    if (!this.generatesPassword) return Promise.resolve();
+    return this.migrations.onceApplied('the first-admin check', () => this.ensureAdmin());
+  }
+
+  private get configured(): boolean {
+    return Boolean(this.auth.adminEmail && this.auth.adminPassword);
+  }
+
+  private get generatesPassword(): boolean {
+    return !this.configured && !this.app.isProduction;
+  }
+
   private async ensureAdmin(): Promise<void> {
-    const configured = this.auth.adminEmail && this.auth.adminPassword;
+    const configured = this.configured;
     if (!configured && this.app.isProduction) {
       if (!(await this.dataSource.getRepository(User).existsBy({ role: 'admin' }))) {
         this.logger.warn('No admin exists and ADMIN_EMAIL/ADMIN_PASSWORD are not set: starting without one');
