@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { ConsoleLogger, type DynamicModule, type ModuleMetadata, VersioningType } from '@nestjs/common';
+import { type DynamicModule, type ModuleMetadata, VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -16,6 +16,7 @@ import {
   useJsonBodyParser,
 } from '@lib/common';
 import { appConfig } from '@lib/config';
+import { StartupLogger } from '@lib/observability';
 import { STATUS_BY_CODE } from './app.errors';
 import { AppModule } from './app.module';
 import { setupOpenApi } from './openapi';
@@ -89,8 +90,8 @@ export async function createApp(imports: ModuleMetadata['imports'] = []): Promis
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     bufferLogs: true,
     // What Nest logs before pino takes over is flushed here when the start fails (the store
-    // unreachable, say): JSON lines like the rest, and only what explains the failure.
-    logger: new ConsoleLogger({ json: true, logLevels: ['fatal', 'error', 'warn'] }),
+    // unreachable, say): pino lines like the rest, and only what explains the failure.
+    logger: new StartupLogger(),
     abortOnError: false,
     bodyParser: false,
   });

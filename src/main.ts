@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { Logger } from 'nestjs-pino';
 import { installGracefulShutdown } from '@lib/common';
 import { ConfigValidationError, validateEnv } from '@lib/config';
+import { startupLog } from '@lib/observability';
 import { createApp } from './app.factory';
 import { AdminBootstrap } from './users/admin-bootstrap';
 
@@ -24,11 +25,8 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  // One JSON line, like every other log line, naming every bad variable at once.
-  const line =
-    error instanceof ConfigValidationError
-      ? { level: 'fatal', msg: error.message, problems: error.problems }
-      : { level: 'fatal', msg: 'Start-up failed', err: error instanceof Error ? error.stack : String(error) };
-  process.stderr.write(`${JSON.stringify({ time: Date.now(), ...line })}\n`);
+  // One line, shaped like every other, naming every bad variable at once.
+  if (error instanceof ConfigValidationError) startupLog.fatal({ problems: error.problems }, error.message);
+  else startupLog.fatal({ err: error }, 'Start-up failed');
   process.exit(1);
 });

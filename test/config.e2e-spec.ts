@@ -13,8 +13,8 @@ describe('configuration is validated at start-up (CONTRACT §8)', () => {
     expect(code).toBe(1);
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    const line = JSON.parse(lines[0]) as { level: string; msg: string };
-    expect(line.level).toBe('fatal');
+    const line = JSON.parse(lines[0]) as { level: number; msg: string };
+    expect(line.level).toBe(60);
     for (const variable of ['PORT', 'JOBS_CONCURRENCY', 'DATABASE_URL', 'LOG_LEVEL', 'ADMIN_PASSWORD']) {
       expect(line.msg).toContain(variable);
     }

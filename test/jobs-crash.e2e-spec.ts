@@ -122,9 +122,13 @@ describe('accepted jobs survive crashes and restarts (CONTRACT §1, §5)', () =>
       const second = await runServiceToExit(env);
       expect(second.code).toBe(1);
       expect(second.stdout + second.stderr).toContain(`DATA_DIR ${dataDir} is in use by another process`);
-      // A failed start logs JSON lines too, Nest's own included.
+      // A failed start logs lines shaped like every other (pino's), Nest's own included.
       for (const line of `${second.stdout}${second.stderr}`.trim().split('\n')) {
-        expect(() => JSON.parse(line) as unknown).not.toThrow();
+        expect(JSON.parse(line)).toMatchObject({
+          level: expect.any(Number),
+          time: expect.any(Number),
+          msg: expect.any(String),
+        });
       }
       expect(await (await Client.connect(owner)).job(kept.id)).toMatchObject({ status: 'queued' });
 

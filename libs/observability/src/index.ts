@@ -4,3 +4,4 @@ export * from './metrics/http-metrics';
 export * from './metrics/metrics.module';
 export * from './logging/root-logger';
 export * from './metrics/counter-tally';
+export * from './logging/startup-logger';
