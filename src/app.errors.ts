@@ -1,9 +1,10 @@
 import type { CommonErrorCode } from '@lib/common';
+import type { HealthErrorCode } from './health/health.errors';
 import type { JobsErrorCode } from './jobs/jobs.errors';
 import type { UsersErrorCode } from './users/users.errors';
 
 /** Every error code the service can raise; each module adds its union here. */
-export type ErrorCode = CommonErrorCode | UsersErrorCode | JobsErrorCode;
+export type ErrorCode = CommonErrorCode | HealthErrorCode | UsersErrorCode | JobsErrorCode;
 
 /**
  * The one code → HTTP status table. `Record<ErrorCode, …>` makes an unmapped code a compile
@@ -29,4 +30,5 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   'JOBS.ILLEGAL_STATE': 409,
   'JOBS.NO_RESULT': 409,
   'JOBS.QUEUE_NOT_FOUND': 404,
+  'STORE.MIGRATIONS_PENDING': 503,
 };

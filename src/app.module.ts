@@ -15,6 +15,7 @@ import { LoggingModule, MetricsModule } from '@lib/observability';
 import { STATUS_BY_CODE } from './app.errors';
 import { AuditModule } from './audit/audit.module';
 import { HealthModule } from './health/health.module';
+import { SchemaReadyGuard } from './health/schema-ready.guard';
 import { JobsModule } from './jobs/jobs.module';
 import { AccessGuard } from './users/access.guard';
 import { AuthenticationGuard } from './users/authentication.guard';
@@ -41,7 +42,9 @@ import { UsersModule } from './users/users.module';
   providers: [
     { provide: APP_FILTER, useFactory: () => new ProblemDetailsFilter(STATUS_BY_CODE) },
     { provide: APP_PIPE, useFactory: createValidationPipe },
-    // Identify the caller → rate-limit (bad credentials count too) → 401/403 → no body where none is read.
+    // Schema applied → identify the caller → rate-limit (bad credentials count too) → 401/403 →
+    // no body where none is read.
+    { provide: APP_GUARD, useClass: SchemaReadyGuard },
     { provide: APP_GUARD, useExisting: AuthenticationGuard },
     { provide: APP_GUARD, useExisting: CallerThrottlerGuard },
     { provide: APP_GUARD, useExisting: AccessGuard },

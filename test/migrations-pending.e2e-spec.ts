@@ -32,6 +32,26 @@ describe('MIGRATIONS_RUN=false on an unmigrated store (CONTRACT §2, §7)', () =
     expect(users).toBeNull();
   });
 
+  it('answers the API with 503 and Retry-After meanwhile, not a 500 from a missing table', async () => {
+    const requests = [
+      {
+        method: 'POST' as const,
+        url: '/v1/auth/login',
+        payload: { email: 'a@b.co', password: 'x'.repeat(12) },
+      },
+      { method: 'GET' as const, url: '/v1/users/me', headers: { authorization: 'Bearer abc.def.ghi' } },
+      { method: 'GET' as const, url: '/v1/job-types' },
+    ];
+    for (const request of requests) {
+      const res = await t.app.inject(request);
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.json()).toMatchObject({ status: 503, code: 'STORE.MIGRATIONS_PENDING' });
+    }
+    expect((await t.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
+  });
+
   it('once a pipeline applies them: ready, with the first admin and a worker that runs jobs', async () => {
     // What `npm run migration:run` does, through the app's own connection: the embedded store's
     // data directory admits one process.

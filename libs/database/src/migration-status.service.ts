@@ -12,7 +12,12 @@ const RECHECK_MS = 2000;
 @Injectable()
 export class MigrationStatus implements BeforeApplicationShutdown {
   private readonly logger = new Logger(MigrationStatus.name);
-  private applied = false;
+  /** True once every migration was found applied; a check that found some pending leaves it false. */
+  get applied(): boolean {
+    return this.isApplied;
+  }
+
+  private isApplied = false;
   private waiting: { what: string; step: () => Promise<void> | void }[] = [];
   private timer?: NodeJS.Timeout;
   private starting = false;
@@ -20,8 +25,8 @@ export class MigrationStatus implements BeforeApplicationShutdown {
   constructor(private readonly dataSource: DataSource) {}
 
   async allApplied(): Promise<boolean> {
-    if (!this.applied) this.applied = !(await this.dataSource.showMigrations());
-    return this.applied;
+    if (!this.isApplied) this.isApplied = !(await this.dataSource.showMigrations());
+    return this.isApplied;
   }
 
   /** For readiness: what waits for the migrations has not started yet, or is starting. */
