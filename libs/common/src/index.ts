@@ -21,7 +21,6 @@ export * from './pagination/cursor';
 export * from './pagination/page-query.dto';
 export * from './request-context/request-context';
 export * from './request-context/request-context.module';
-export * from './duration';
 export * from './http/query-boolean';
 export * from './canonical-json';
 export * from './lifecycle/periodic-task';

@@ -16,6 +16,7 @@ import {
   isIP,
   ValidateBy,
 } from 'class-validator';
+import { durationSeconds } from './duration';
 
 /**
  * Plain decimal digits become a number; anything else stays a string for @IsInt to refuse.
@@ -72,6 +73,22 @@ function IsTrustProxy(): PropertyDecorator {
 
 /** A duration such as `900`, `15m`, `7d` (seconds, minutes, hours, days); never zero. */
 const DURATION = /^[1-9]\d*[smhd]?$/;
+/**
+ * Ten years: a token's expiry must stay a date. `1000000000d` had passed and turned every login's
+ * refresh-token expiry into an invalid timestamp (a 500).
+ */
+const MAX_TTL_SECONDS = 3650 * 86_400;
+
+function IsTtl(name: string, example: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'isTtl',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' && DURATION.test(value) && durationSeconds(value) <= MAX_TTL_SECONDS,
+      defaultMessage: () => `${name} must be a duration above zero and at most 3650d, like ${example}`,
+    },
+  });
+}
 
 /** Browser origins (scheme, host, optional port; no path), comma-separated; or `*`, any origin. */
 const ORIGIN = String.raw`\s*https?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?\s*`;
@@ -176,10 +193,10 @@ export class EnvironmentVariables {
   @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
   JWT_SECRET?: string;
 
-  @Matches(DURATION, { message: 'JWT_ACCESS_TTL must be a duration above zero like 900, 15m, 1h' })
+  @IsTtl('JWT_ACCESS_TTL', '900, 15m, 1h')
   JWT_ACCESS_TTL = '15m';
 
-  @Matches(DURATION, { message: 'JWT_REFRESH_TTL must be a duration above zero like 3600, 12h, 7d' })
+  @IsTtl('JWT_REFRESH_TTL', '3600, 12h, 7d')
   JWT_REFRESH_TTL = '7d';
 
   @IsOptional()

@@ -152,6 +152,11 @@ describe('validateEnv', () => {
     expect(error).toBeInstanceOf(ConfigValidationError);
     const variables = (error as ConfigValidationError).problems.map((p) => p.variable).sort();
     expect(variables).toEqual(['ADMIN_EMAIL', 'CORS_ORIGINS', 'JWT_ACCESS_TTL', 'JWT_REFRESH_TTL']);
+    for (const ttl of ['1000000000d', '99999999999', '3651d']) {
+      expect(() => validateEnv({ JWT_REFRESH_TTL: ttl })).toThrow('JWT_REFRESH_TTL must be a duration');
+      expect(() => validateEnv({ JWT_ACCESS_TTL: ttl })).toThrow('JWT_ACCESS_TTL must be a duration');
+    }
+    expect(validateEnv({ JWT_REFRESH_TTL: '3650d' }).JWT_REFRESH_TTL).toBe('3650d');
     expect(
       validateEnv({
         ADMIN_EMAIL: 'admin@localhost',
