@@ -45,6 +45,14 @@ describe('OpenAPI document of the built service', () => {
         priority: { type: 'integer', minimum: 1, maximum: 10 },
         timeoutSeconds: { type: 'integer' },
       });
+      // PATCH takes null to clear a name or the phone.
+      for (const dto of ['UpdateMeDto', 'AdminUpdateUserDto']) {
+        expect(doc.components.schemas[dto].properties).toMatchObject({
+          firstName: { type: 'string', nullable: true },
+          lastName: { type: 'string', nullable: true },
+        });
+      }
+      expect(doc.components.schemas.UpdateMeDto.properties?.phone).toMatchObject({ nullable: true });
       const listParams = doc.paths['/v1/admin/users'].get.parameters?.map((p) => p.name) ?? [];
       expect(listParams).toEqual(expect.arrayContaining(['limit', 'cursor', 'email', 'role', 'disabled']));
 

@@ -51,24 +51,24 @@ export class UserPageDto {
   nextCursor!: string | null;
 }
 
-/** The optional name fields shared by the user-writing DTOs. */
+/** The optional name fields shared by the user-writing DTOs; null clears one. */
 class NameFieldsDto {
   @IsOptional()
   @IsString()
   @MaxLength(100)
-  firstName?: string;
+  firstName?: string | null;
 
   @IsOptional()
   @IsString()
   @MaxLength(100)
-  lastName?: string;
+  lastName?: string | null;
 }
 
 export class UpdateMeDto extends NameFieldsDto {
-  /** 10-15 characters of digits, spaces, + and -. */
+  /** 10-15 characters of digits, spaces, + and -; null clears it. */
   @IsOptional()
   @Matches(/^[0-9 +-]{10,15}$/, { message: 'phone must be 10-15 characters of digits, spaces, + and -' })
-  phone?: string;
+  phone?: string | null;
 }
 
 export class ChangePasswordDto {
