@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AuditRetention } from '../src/audit/audit-retention';
 import { JobRetention } from '../src/jobs/job-retention';
-import { loginAdmin, newUser } from './support/auth';
+import { CredentialRetention } from '../src/users/credential-retention';
+import { login, loginAdmin, newUser } from './support/auth';
 import { submitJob, waitForJob } from './support/jobs';
 import { startTestApp, type TestApp } from './support/test-app';
 
-describe('retention: finished jobs and audit rows are pruned in batches, one replica at a time (CONTRACT §5, §6)', () => {
+describe('retention: finished jobs, audit rows and spent credentials are pruned in batches, one replica at a time (CONTRACT §5, §6)', () => {
   let t: TestApp;
   let db: DataSource;
   beforeAll(async () => {
@@ -98,6 +100,50 @@ describe('retention: finished jobs and audit rows are pruned in batches, one rep
     expect(row.n).toBe(0);
     const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/^audit_logs_pruned_total 3$/m);
+  });
+
+  it('deletes refresh tokens a day past their expiry and spent login-failure windows, and nothing live', async () => {
+    const admin = await loginAdmin(t.app);
+    const user = await newUser(t.app, admin);
+    const spent = await login(t.app, user.email, user.password);
+    const live = await login(t.app, user.email, user.password);
+    // One failed login each for two addresses (known or not, each gets its failure window).
+    for (const email of ['gone@test.local', 'kept@test.local']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email, password: 'not-the-password' },
+      });
+      expect(res.statusCode).toBe(401);
+    }
+    const family = (token: string) =>
+      db.query<{ family_id: string }[]>('SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [
+        createHash('sha256').update(token).digest('hex'),
+      ]);
+    const [{ family_id: spentFamily }] = await family(spent.refreshToken);
+    await db.query("UPDATE refresh_tokens SET expires_at = now() - interval '2 days' WHERE family_id = $1", [
+      spentFamily,
+    ]);
+    await db.query(
+      "UPDATE login_failures SET window_started_at = now() - interval '16 minutes' WHERE email = 'gone@test.local'",
+    );
+    const before = await db.query<{ n: number }[]>('SELECT count(*)::int AS n FROM refresh_tokens');
+
+    expect(await t.app.get(CredentialRetention).prune()).toBe(2);
+
+    expect(await family(spent.refreshToken)).toEqual([]);
+    const [after] = await db.query<{ n: number }[]>('SELECT count(*)::int AS n FROM refresh_tokens');
+    expect(after.n).toBe(before[0].n - 1);
+    const failures = await db.query<{ email: string }[]>('SELECT email FROM login_failures ORDER BY email');
+    expect(failures.map((row) => row.email)).toEqual(['kept@test.local']);
+    // What is live still works.
+    const refreshed = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/refresh',
+      payload: { refreshToken: live.refreshToken },
+    });
+    expect(refreshed.statusCode).toBe(200);
+    expect(await t.app.get(CredentialRetention).prune()).toBe(0);
   });
 
   it('takes turns: while another replica holds the retention lock, a prune deletes nothing', async () => {

@@ -9,6 +9,7 @@ import { AuditModule } from '../audit/audit.module';
 import { AccessGuard } from './access.guard';
 import { AccountChanges } from './account-changes';
 import { AdminBootstrap } from './admin-bootstrap';
+import { CredentialRetention } from './credential-retention';
 import { AdminUsersController } from './admin-users.controller';
 import { ApiKey } from './api-key.entity';
 import { ApiKeysService } from './api-keys.service';
@@ -57,6 +58,7 @@ import { UsersService } from './users.service';
     AuthenticationGuard,
     AccessGuard,
     AdminBootstrap,
+    CredentialRetention,
     makeCounterProvider({ name: AUTH_LOGINS, help: 'Login attempts by outcome.', labelNames: ['outcome'] }),
   ],
   exports: [AuthenticationGuard, AccessGuard],
