@@ -13,10 +13,14 @@ import { MigrationsPendingError } from './health.errors';
 export class SchemaReadyGuard implements CanActivate {
   constructor(private readonly migrations: MigrationStatus) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  // Not async: a boolean lets Nest skip awaiting this guard on every request once applied.
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.migrations.applied) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    if (!request.url.startsWith('/v1/') || (await this.migrations.allApplied())) return true;
-    throw new MigrationsPendingError();
+    if (!request.url.startsWith('/v1/')) return true;
+    return this.migrations.allApplied().then((applied) => {
+      if (!applied) throw new MigrationsPendingError();
+      return true;
+    });
   }
 }
