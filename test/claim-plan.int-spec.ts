@@ -69,11 +69,11 @@ describe('jobs_claim and jobs_finish on a backlog with fresh statistics', () => 
       );
       expect(claimed).toHaveLength(50);
       const each = <T>(value: T) => claimed.map(() => value);
-      const now = new Date();
+      const now = Date.now();
       const moved = await session.manager.query<{ job_status: string }[]>(
         `SELECT job_status FROM jobs_finish($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[],
-           $6::text[], $7::text[], $8::timestamptz[], $9::int[], $10::smallint[], $11::text[],
-           $12::timestamptz[], $13::timestamptz[])`,
+           $6::text[], $7::text[], $8::float8[], $9::int[], $10::smallint[], $11::text[],
+           $12::float8[], $13::float8[])`,
         [
           claimed.map((row) => row.id),
           claimed.map((row) => row.lease_token),

@@ -59,12 +59,12 @@ async function main(): Promise<void> {
       }
       // In id order, as JobStore.finish sends them.
       rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const now = new Date().toISOString();
+      const now = String(Date.now());
       const each = (value: string | null) => arrayLiteral(rows.map(() => value));
       await pool.query(
         `SELECT job_id FROM jobs_finish($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[],
-           $6::text[], $7::text[], $8::timestamptz[], $9::int[], $10::smallint[], $11::text[],
-           $12::timestamptz[], $13::timestamptz[])`,
+           $6::text[], $7::text[], $8::float8[], $9::int[], $10::smallint[], $11::text[],
+           $12::float8[], $13::float8[])`,
         [
           arrayLiteral(rows.map((row) => row.id)),
           arrayLiteral(rows.map((row) => row.lease_token)),
