@@ -1,8 +1,8 @@
+import { DataSource } from 'typeorm';
+import { type ClaimedJob, JobStore } from '../src/jobs/job-store';
 import { loginAdmin, type Session } from './support/auth';
 import { getJob, submitJob } from './support/jobs';
 import { startTestApp, type TestApp } from './support/test-app';
-import { DataSource } from 'typeorm';
-import { JobStore } from '../src/jobs/job-store';
 
 /**
  * The worker hands jobs_finish an attempt's times as epoch milliseconds (migration
@@ -23,7 +23,7 @@ describe("an attempt's times, as the worker recorded them", () => {
   });
   afterAll(() => t.close());
 
-  async function claimOne(): Promise<Awaited<ReturnType<JobStore['claim']>>[number]> {
+  async function claimOne(): Promise<ClaimedJob> {
     const [job] = await store.claim(['noop'], 1, 30, 'test-worker');
     if (!job) throw new Error('nothing to claim');
     return job;
