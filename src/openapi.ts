@@ -31,10 +31,14 @@ export function setupOpenApi(app: NestFastifyApplication, version: string): void
       'metrics-token',
     )
     .build();
-  const document = withJobPayloads(
-    withProblemResponses(SwaggerModule.createDocument(app, config)),
-    app.get(JobHandlerRegistry, { strict: false }).all(),
-  );
+  // Built on the first request for it, not at start: scanning every route and DTO took a tenth
+  // of the embedded store's start → ready (profile, docs/performance.md), and most replicas are
+  // never asked for it.
+  const document = (): OpenAPIObject =>
+    withJobPayloads(
+      withProblemResponses(SwaggerModule.createDocument(app, config)),
+      app.get(JobHandlerRegistry, { strict: false }).all(),
+    );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
 }
 
