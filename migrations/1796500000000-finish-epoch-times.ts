@@ -44,8 +44,7 @@ export class FinishEpochTimes1796500000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(
-      'DROP FUNCTION jobs_finish(uuid[], bigint[], text[], text[], jsonb[], text[], text[], float8[], int[], smallint[], text[], float8[], float8[])',
-    );
+    // The head up to its result: the function's name and arguments, which is what DROP takes.
+    await q.query(`DROP FUNCTION ${EPOCH_HEAD.slice(0, EPOCH_HEAD.indexOf('RETURNS'))}`);
   }
 }

@@ -23,16 +23,26 @@ describe("an attempt's times, as the worker recorded them", () => {
   });
   afterAll(() => t.close());
 
-  async function claimOne(): Promise<ClaimedJob> {
+  /** Submits a noop job over HTTP and claims it as a worker would. */
+  async function submitAndClaim(maxAttempts?: number): Promise<ClaimedJob> {
+    const { id } = await submitJob(t.app, admin, { type: 'noop', payload: {}, maxAttempts });
     const [job] = await store.claim(['noop'], 1, 30, 'test-worker');
-    if (!job) throw new Error('nothing to claim');
+    expect(job?.id).toBe(id);
     return job;
   }
 
+  /** What GET /v1/jobs/:id shows of a succeeded job's only attempt. */
+  async function expectSucceeded(id: string, startedAt: Date, finishedAt: Date): Promise<void> {
+    expect(await getJob(t.app, admin, id)).toMatchObject({
+      status: 'succeeded',
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+    });
+  }
+
   it('keeps a failed attempt’s start, end and retry time to the millisecond', async () => {
-    const { id } = await submitJob(t.app, admin, { type: 'noop', payload: {}, maxAttempts: 3 });
-    const job = await claimOne();
-    expect(job.id).toBe(id);
+    const job = await submitAndClaim(3);
+    const { id } = job;
     const startedAt = new Date(base + 1);
     const finishedAt = new Date(base + 999);
     // A year ahead: nothing claims it again while the test reads.
@@ -70,12 +80,11 @@ describe("an attempt's times, as the worker recorded them", () => {
   });
 
   it('keeps a succeeded attempt’s start and end to the millisecond', async () => {
-    const { id } = await submitJob(t.app, admin, { type: 'noop', payload: {} });
-    const job = await claimOne();
-    expect(job.id).toBe(id);
+    const job = await submitAndClaim();
+    const { id } = job;
     const startedAt = new Date(base + 2_000);
     const finishedAt = new Date(base + 2_001);
-    await store.finish([
+    const moves = await store.finish([
       {
         id,
         leaseToken: job.leaseToken,
@@ -86,19 +95,15 @@ describe("an attempt's times, as the worker recorded them", () => {
         finishedAt,
       },
     ]);
+    expect(moves).toEqual([{ id, type: 'noop', status: 'succeeded', leaseToken: job.leaseToken }]);
 
-    expect(await getJob(t.app, admin, id)).toMatchObject({
-      status: 'succeeded',
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-    });
+    await expectSucceeded(id, startedAt, finishedAt);
   });
 
   // README "Migrations": replicas on either side of migration 1796500000000 run together.
   it('still finishes a job through the text-time signature a replica of an earlier version calls', async () => {
-    const { id } = await submitJob(t.app, admin, { type: 'noop', payload: {} });
-    const job = await claimOne();
-    expect(job.id).toBe(id);
+    const job = await submitAndClaim();
+    const { id } = job;
     const startedAt = new Date(base + 3_000);
     const finishedAt = new Date(base + 3_004);
     const moved = await t.app.get(DataSource).query<{ job_status: string }[]>(
@@ -122,10 +127,6 @@ describe("an attempt's times, as the worker recorded them", () => {
       ],
     );
     expect(moved).toEqual([{ job_status: 'succeeded' }]);
-    expect(await getJob(t.app, admin, id)).toMatchObject({
-      status: 'succeeded',
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-    });
+    await expectSucceeded(id, startedAt, finishedAt);
   });
 });
